@@ -249,7 +249,8 @@ class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
         UniqueConstraint("callshop_id", "pbx_call_id", name="uq_calls_pbx_call"),
-        CheckConstraint("price >= 0 AND cost >= 0", name="amounts_not_negative"),
+        CheckConstraint("price >= 0 AND cost >= 0 AND provider_cost >= 0",
+                        name="amounts_not_negative"),
         Index("ix_calls_callshop_started", "callshop_id", "started_at"),
     )
 
@@ -283,6 +284,8 @@ class Call(Base):
     billed_seconds: Mapped[int] = mapped_column(Integer, default=0)
     price: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))   # what the customer pays
     cost: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))    # what the shop pays
+    # What the reseller pays its provider for this call (its own prepaid level).
+    provider_cost: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     hangup_reason: Mapped[str] = mapped_column(String(120), default="")
     sip_code: Mapped[int | None] = mapped_column(Integer)
     training: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -385,3 +388,19 @@ class InvoiceSettings(Base):
     number_padding: Mapped[int] = mapped_column(Integer, default=6)
     next_number: Mapped[int] = mapped_column(Integer, default=1)
     language: Mapped[str] = mapped_column(String(20), default="en")
+
+
+class AuthToken(Base):
+    """A login. Only the SHA-256 of the bearer token is stored; the token itself is
+    shown to the client once. Kept in the database so a restart logs nobody out."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    callshop_id: Mapped[int | None] = mapped_column(ForeignKey("callshops.id"))
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
