@@ -1,0 +1,5 @@
+import sys
+
+from cashdesk.cli import main
+
+sys.exit(main())
