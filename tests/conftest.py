@@ -89,3 +89,25 @@ def any_engine(request: pytest.FixtureRequest) -> Engine:
 def session(any_engine: Engine) -> Iterator[Session]:
     with session_factory(any_engine)() as db_session:
         yield db_session
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly how many storage-backed tests ran on each database."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") not in ("call", "setup"):
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            for backend in ("sqlite", "postgresql"):
+                if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or \
+                        f"-{backend}-" in nodeid:
+                    counts.setdefault(backend, {}).setdefault(outcome, 0)
+                    counts[backend][outcome] += 1
+    if counts:
+        terminalreporter.section("database backends")
+        for backend, outcomes in sorted(counts.items()):
+            parts = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()))
+            terminalreporter.write_line(f"{backend}: {parts}")
