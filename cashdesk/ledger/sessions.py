@@ -1,0 +1,98 @@
+"""Cabin sessions: the unpaid calls of one customer in one cabin.
+
+A call joins its cabin's open session, and a session is open until it is paid. The
+database allows one open session per cabin (a partial unique index); the functions
+here lock that row, so a call never joins a session that a payment is closing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cashdesk.clock import Clock
+from cashdesk.ledger.errors import LedgerError, TrainingMismatch
+from cashdesk.money import Money
+from cashdesk.store.models import Cabin, CabinSession, Call, Callshop
+
+
+def open_session_for(session: Session, clock: Clock, cabin: Cabin, *,
+                     training: bool = False) -> CabinSession:
+    """The cabin's open session, locked; a new one (with `training`) if there is none."""
+    current = _locked_open_session(session, cabin.id)
+    if current is not None:
+        return current
+    fresh = CabinSession(callshop_id=cabin.callshop_id, cabin_id=cabin.id,
+                         opened_at=clock.now(), training=training)
+    try:
+        # A savepoint, because on PostgreSQL a concurrent writer may open the cabin's
+        # session first: the unique index then refuses ours and we join theirs.
+        with session.begin_nested():
+            session.add(fresh)
+            session.flush()
+    except IntegrityError:
+        current = _locked_open_session(session, cabin.id)
+        if current is None:
+            raise
+        return current
+    return fresh
+
+
+def attach_call(session: Session, clock: Clock, call: Call) -> CabinSession:
+    """Put `call` into its cabin's open session (opening one if none) and return it.
+
+    Idempotent: a call already in a session stays there. A training call cannot join a
+    real customer's session nor a real call a training one (`TrainingMismatch`): the
+    payment of a session is either practice or real cash, never both.
+    """
+    if call.session_id is not None:
+        return session.get_one(CabinSession, call.session_id)
+    cabin = session.get_one(Cabin, call.cabin_id)
+    if cabin.callshop_id != call.callshop_id:
+        raise LedgerError(f"call {call.id} and cabin {cabin.name!r} belong to different shops")
+    cabin_session = open_session_for(session, clock, cabin, training=call.training)
+    if cabin_session.training != call.training:
+        what = "a training call" if call.training else "a real call"
+        which = "a training session" if cabin_session.training else "a customer's session"
+        raise TrainingMismatch(f"{what} cannot join {which} in cabin {cabin.name!r}; "
+                               f"pay or close the cabin's session first")
+    call.session_id = cabin_session.id
+    session.flush()
+    return cabin_session
+
+
+def session_calls(session: Session, cabin_session: CabinSession) -> list[Call]:
+    """The session's calls as stored now, oldest first."""
+    return list(session.scalars(select(Call).where(Call.session_id == cabin_session.id)
+                                .order_by(Call.started_at, Call.id)
+                                .execution_options(populate_existing=True)))
+
+
+def calls_due(calls: Iterable[Call], currency: str) -> Money:
+    """Sum of the prices of `calls`. A call never answered costs the customer nothing,
+    whatever its price column says."""
+    total = Money.zero(currency)
+    for call in calls:
+        if call.answered_at is not None:
+            total = total + Money(call.price, currency)
+    return total
+
+
+def session_due(session: Session, cabin_session: CabinSession) -> Money:
+    """What the customer owes for the session: the sum of its answered calls' prices."""
+    currency = session.scalar(select(Callshop.currency)
+                              .where(Callshop.id == cabin_session.callshop_id))
+    if currency is None:
+        raise LedgerError(f"session {cabin_session.id} belongs to no known callshop")
+    return calls_due(session_calls(session, cabin_session), currency)
+
+
+def _locked_open_session(session: Session, cabin_id: int) -> CabinSession | None:
+    return session.scalar(select(CabinSession)
+                          .where(CabinSession.cabin_id == cabin_id,
+                                 CabinSession.closed_at.is_(None))
+                          .with_for_update()
+                          .execution_options(populate_existing=True))
