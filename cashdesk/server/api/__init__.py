@@ -1,0 +1,32 @@
+"""The HTTP API, one module per resource, each with its own `RouteTable`.
+
+Later resources (rate import, top-ups, payments, live snapshot, events, dashboard, P&L)
+slot in as new modules here and in `TABLES`.
+"""
+
+from __future__ import annotations
+
+from cashdesk.server import auth
+from cashdesk.server.api import (
+    buy_tariffs,
+    cabins,
+    invoice_settings,
+    meta,
+    rates,
+    shops,
+    tariffs,
+    users,
+)
+from cashdesk.server.routes import RouteTable
+
+TABLES: tuple[RouteTable, ...] = (
+    meta.routes,
+    auth.routes,
+    shops.routes,
+    cabins.routes,
+    users.routes,
+    tariffs.routes,
+    rates.routes,
+    buy_tariffs.routes,
+    invoice_settings.routes,
+)
