@@ -186,7 +186,7 @@ class Ctx:
 
 def install(app: web.Application, tables: Iterable[RouteTable]) -> None:
     """Register every declared route on the app, remembering each one's declaration."""
-    declared = {}
+    declared = app.get(ROUTES, {})
     for table in tables:
         for route in table.routes:
             registered = app.router.add_route(route.method, route.router_path,

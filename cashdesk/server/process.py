@@ -1,0 +1,63 @@
+"""Running the server as a process: logging, TLS, listening, and a clean stop.
+
+SIGTERM and SIGINT stop it gracefully: the socket stops accepting, requests in flight
+finish (up to `shutdown_timeout`), then the database is closed (`create_app`'s cleanup).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from aiohttp import web
+
+from cashdesk.server.app import create_app
+from cashdesk.server.config import ConfigError, ServerConfig
+from cashdesk.server.logs import AccessLogger, configure_logging
+
+log = logging.getLogger("cashdesk.server")
+
+
+def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"TLS file not found: {exc.filename}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"cannot use the TLS certificate {config.tls_cert} with the key "
+                          f"{config.tls_key}: {exc}") from None
+    return context
+
+
+def check_exposure(config: ServerConfig) -> None:
+    """DESIGN.md: loopback unless told otherwise, TLS when listening on a network."""
+    if config.loopback_only or config.tls:
+        return
+    if not config.allow_plain_http:
+        raise ConfigError(f"listening on {config.host} would send passwords and tokens over "
+                          "the network in clear text; configure tls_cert and tls_key, or "
+                          "pass --allow-plain-http if this network is trusted")
+    log.warning("listening on %s without TLS: passwords and tokens cross the network "
+                "in clear text", config.host)
+
+
+def serve(config: ServerConfig) -> None:
+    """Run until SIGTERM or SIGINT. Raises ConfigError for settings that cannot work."""
+    handlers = configure_logging(config)
+    try:
+        context = tls_context(config)
+        check_exposure(config)
+        log.info("cashdesk server starting on %s (log file %s)", config.base_url,
+                 config.log_file)
+        web.run_app(create_app(config), host=config.host, port=config.port,
+                    ssl_context=context, print=None, access_log_class=AccessLogger,
+                    shutdown_timeout=config.shutdown_timeout, handle_signals=True)
+        log.info("cashdesk server stopped")
+    finally:
+        for handler in handlers:
+            handler.close()
+            logging.getLogger().removeHandler(handler)
