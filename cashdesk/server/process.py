@@ -21,12 +21,13 @@ log = logging.getLogger("cashdesk.server")
 def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
     if config.tls_cert is None or config.tls_key is None:
         return None
+    for path in (config.tls_cert, config.tls_key):
+        if not path.is_file():
+            raise ConfigError(f"TLS file not found: {path}")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_cert_chain(config.tls_cert, config.tls_key)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"TLS file not found: {exc.filename}") from None
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(f"cannot use the TLS certificate {config.tls_cert} with the key "
                           f"{config.tls_key}: {exc}") from None
