@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from cashdesk.cli.common import CliError
 from cashdesk.server.config import (
     CONFIG_ENV,
@@ -62,5 +64,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"cannot serve: {exc.strerror or exc}") from None
+        raise CliError(f"cannot serve: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise CliError(f"cannot open the database: {exc.__class__.__name__}: "
+                       f"{str(exc).splitlines()[0]}") from None
     return 0

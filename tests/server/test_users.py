@@ -113,3 +113,11 @@ async def test_other_shops_users_and_resellers_are_not_found(client, world, toke
     for username in ("operator_b", "admin_c", "reseller_r1"):
         response = await client.get(f"{USERS}/{world.users[username]}", headers=admin)
         assert response.status == 404
+
+
+async def test_a_new_role_starts_with_a_new_login(client, world, tokens):
+    operator = tokens.headers("operator_a")
+    promoted = await client.patch(f"{USERS}/{world.users['operator_a']}",
+                                  headers=tokens.headers("admin_a"), json={"role": "admin"})
+    assert (await promoted.json())["role"] == "admin"
+    assert (await client.get("/api/v1/me", headers=operator)).status == 401

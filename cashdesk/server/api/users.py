@@ -104,11 +104,12 @@ def _update(session: Session, clock: Clock, principal: Principal, user_id: int,
             raise Forbidden("you cannot change your own role")
     if "role" in body:
         body = {**body, "role": Role(body["role"])}
-    was_active = user.active
+    was_active, old_role = user.active, user.role
     for name, value in body.items():
         setattr(user, name, value)
-    if was_active and not user.active:
-        # Disabled means out now, not at the token's expiry.
+    if (was_active and not user.active) or user.role != old_role:
+        # Disabled means out now, not at the token's expiry; a new role starts with a
+        # new login (an operator's login is what opens their shift).
         now = clock.now()
         revoke_user_tokens(session, user.id, now)
         close_open_shift(session, user.id, now)
@@ -117,7 +118,7 @@ def _update(session: Session, clock: Clock, principal: Principal, user_id: int,
 
 
 @routes.patch("/users/{user_id}", Permission.MANAGE_OPERATORS,
-              "Change a user (active=false disables and logs them out)",
+              "Change a user (disabling or changing the role logs them out)",
               request=EDITABLE.partial(), response=USER)
 async def update_user(ctx: Ctx) -> dict[str, Any]:
     return await ctx.db(_update, ctx.clock, ctx.principal, ctx.params["user_id"], ctx.body)
