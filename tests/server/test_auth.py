@@ -8,6 +8,9 @@ import logging
 
 from sqlalchemy import select
 
+from cashdesk.auth.roles import Permission
+from cashdesk.server.app import create_app
+from cashdesk.server.routes import RouteTable, install
 from cashdesk.store.models import AuthToken, Callshop, Shift, User
 from tests.server.conftest import PASSWORD, bearer, db, token_rows
 
@@ -169,3 +172,23 @@ async def test_the_token_table_never_holds_a_token(client, world, sqlite_engine)
     with db(sqlite_engine) as session:
         stored = session.scalars(select(AuthToken.token_hash)).all()
     assert token not in stored
+
+
+async def test_a_websocket_route_may_take_its_token_from_the_query(aiohttp_client, config,
+                                                                   clock, world, tokens):
+    events = RouteTable("test")
+
+    @events.get("/test/events", Permission.VIEW_LIVE, "Stands in for the WebSocket",
+                token_in_query=True)
+    async def stream(ctx):
+        return {"user": ctx.principal.username}
+
+    app = create_app(config, clock=clock)
+    install(app, [events])
+    client = await aiohttp_client(app)
+    by_query = await client.get("/api/v1/test/events", params={"token": tokens["operator_a"]})
+    assert by_query.status == 200 and await by_query.json() == {"user": "operator_a"}
+    by_header = await client.get("/api/v1/test/events", headers=tokens.headers("operator_a"))
+    assert by_header.status == 200
+    refused = await client.get("/api/v1/test/events", params={"token": tokens["reseller_r1"]})
+    assert refused.status == 403
