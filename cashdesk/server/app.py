@@ -16,9 +16,9 @@ from cashdesk.server.auth import auth_middleware
 from cashdesk.server.config import ServerConfig
 from cashdesk.server.errors import error_middleware
 from cashdesk.server.routes import check_every_route_declared, install
-from cashdesk.server.state import CLOCK, CONFIG, ENGINE, EXECUTOR, SESSIONS, THROTTLE
+from cashdesk.server.state import CLOCK, CONFIG, ENGINE, EXECUTOR, READERS, SESSIONS, THROTTLE
 from cashdesk.server.throttle import LoginThrottle
-from cashdesk.store.database import open_engine, session_factory, upgrade
+from cashdesk.store.database import open_engine, reader_factory, session_factory, upgrade
 
 log = logging.getLogger("cashdesk.server")
 
@@ -62,6 +62,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[EXECUTOR] = executor
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
+    app[READERS] = reader_factory(engine)
     log.info("database ready: %s", engine.url.render_as_string(hide_password=True))
     yield
     # Requests have finished by now (aiohttp waits for them before cleanup).

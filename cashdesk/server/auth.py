@@ -160,7 +160,8 @@ async def auth_middleware(request: web.Request,
         return await handler(request)
     token = bearer_token(request, allow_query=route.token_in_query)
     clock: Clock = request.app[CLOCK]
-    principal = await run_db(request.app, load_principal, hash_token(token), clock.now())
+    principal = await run_db(request.app, load_principal, hash_token(token), clock.now(),
+                             read_only=True)
     permission = route.permission
     if permission is not None and not allowed(principal.role, permission):
         log.info("refused %s %s to %s (%s): needs %s", request.method, request.path,

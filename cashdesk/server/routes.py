@@ -181,7 +181,12 @@ class Ctx:
         return shop_id
 
     async def db(self, work: Callable[..., T], *args: Any) -> T:
-        return await run_db(self.app, work, *args)
+        """Run `work(session, *args)` in one transaction on a database thread.
+
+        GET is safe by HTTP's own rule, so a GET's work runs read-only and never queues
+        behind a payment being written; every other method may write.
+        """
+        return await run_db(self.app, work, *args, read_only=self.route.method == "GET")
 
 
 def install(app: web.Application, tables: Iterable[RouteTable]) -> None:

@@ -46,6 +46,8 @@ CONFIG = web.AppKey("config", ServerConfig)
 CLOCK = web.AppKey("clock", Clock)
 ENGINE = web.AppKey("engine", Engine)
 SESSIONS = web.AppKey("sessions", sessionmaker)
+#: Sessions that only read: on SQLite they never queue behind a writer.
+READERS = web.AppKey("readers", sessionmaker)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 #: aiohttp's registered route → our declaration of it (permission, schemas).
@@ -54,13 +56,15 @@ ROUTES: web.AppKey[dict[AbstractRoute, Route]] = web.AppKey("routes", dict)
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
-async def run_db(app: web.Application, work: Callable[..., T], *args: Any) -> T:
+async def run_db(app: web.Application, work: Callable[..., T], *args: Any,
+                 read_only: bool = False) -> T:
     """Run `work(session, *args)` in one transaction on a database thread.
 
     Committed when `work` returns, rolled back when it raises (an `ApiError` refusal
-    leaves the database exactly as it was).
+    leaves the database exactly as it was). `read_only` work must not write; it then
+    never waits for SQLite's write lock.
     """
-    sessions: sessionmaker[Session] = app[SESSIONS]
+    sessions: sessionmaker[Session] = app[READERS if read_only else SESSIONS]
 
     def transaction() -> T:
         with sessions.begin() as session:

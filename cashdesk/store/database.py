@@ -50,14 +50,29 @@ def _disable_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+#: Execution option marking a connection that only reads (see `reader_factory`).
+READ_ONLY = "cashdesk_read_only"
+
+
 def _begin_immediate(connection: Any) -> None:
-    # Every transaction takes SQLite's write lock up front: two writers then queue
-    # instead of one failing half-way with "database is locked" on upgrade.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writing transaction takes SQLite's write lock up front: two writers then queue
+    # instead of one failing half-way with "database is locked" when it upgrades.
+    # Readers take no lock at all: WAL lets them read beside the writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for work that writes (or may write)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reader_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for work that only reads: on SQLite they never wait for a writer.
+    A write through one of these is a bug; SQLite may then refuse it as busy."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -43,3 +43,20 @@ def test_sqlite_runs_with_wal_foreign_keys_and_full_sync(sqlite_engine):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_sqlite_readers_never_wait_for_a_writer(sqlite_engine):
+    """A till reading its screen must not queue behind a payment being written."""
+    import time
+
+    from sqlalchemy import text
+
+    from cashdesk.store.database import reader_factory, session_factory
+
+    with session_factory(sqlite_engine)() as writer:
+        writer.execute(text("UPDATE accounts SET balance = 0"))  # holds the write lock
+        started = time.monotonic()
+        with reader_factory(sqlite_engine)() as reader:
+            reader.execute(text("SELECT count(*) FROM accounts")).scalar_one()
+        assert time.monotonic() - started < 1.0  # busy_timeout is 10 s
+        writer.rollback()
