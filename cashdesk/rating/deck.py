@@ -308,14 +308,14 @@ def _records(text: str, delimiter: str,
     line = 1
     while True:
         try:
-            cells = next(reader)
-        except StopIteration:
+            for cells in reader:
+                yield line, cells
+                line = reader.line_num + 1
             return
         except csv.Error as exc:
+            # The reader goes on with the next line after an error.
             errors.append(DeckError(line, f"not CSV: {exc}"))
-        else:
-            yield line, cells
-        line = reader.line_num + 1
+            line = reader.line_num + 1
 
 
 def parse_deck(data: bytes) -> ParsedDeck:

@@ -199,3 +199,9 @@ def test_format_deck_reads_back_identically() -> None:
     assert "33,,12,0,60,60,0" in text
     parsed = ok(text.encode())
     assert [tuple(row)[1:] for row in parsed.rows] == rows
+
+
+def test_a_line_the_csv_reader_refuses_is_reported_and_the_rest_checked() -> None:
+    parsed = parse_deck(b"44,UK,0.1\n33," + b"x" * 140_000 + b",0.2\n34,Spain,-1\n")
+    assert [(error.line, error.reason[:8]) for error in parsed.errors] == [
+        (2, "not CSV:"), (3, "rate -1 ")]
