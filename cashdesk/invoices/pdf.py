@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
@@ -63,10 +64,21 @@ _FIGURES = {"col_duration", "col_rate", "col_price"}
 _CELL_PADDING = 3.0
 
 
+# reportlab's TrueType subsetting keeps its state in the shared font objects: two
+# documents built at once in two threads can corrupt each other (seen as KeyErrors in
+# `makeSubset`). One invoice at a time per process; each takes a few tens of ms.
+_RENDER_LOCK = threading.Lock()
+
+
 def render_invoice_pdf(data: InvoiceData) -> bytes:
-    """The invoice described by `data` as PDF bytes (fonts embedded, subset)."""
-    itext.register_fonts()
-    return _InvoicePage(data).render()
+    """The invoice described by `data` as PDF bytes (fonts embedded, subset).
+
+    The same data always gives the same bytes. Safe to call from any thread; calls
+    are serialised.
+    """
+    with _RENDER_LOCK:
+        itext.register_fonts()
+        return _InvoicePage(data).render()
 
 
 class _InvoicePage:
