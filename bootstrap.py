@@ -32,6 +32,7 @@ TEST_SYSTEM_PACKAGES = QT_RUNTIME + [
     "kamailio", "kamailio-extra-modules", "kamailio-json-modules",
     "kamailio-sqlite-modules",         # the SIP switch, for end-to-end tests
     "sip-tester",                      # SIPp: cabin phones and the carrier
+    "poppler-utils",                   # pdftoppm: invoice pages rendered to PNG
 ]
 
 
