@@ -93,11 +93,12 @@ class NumberPlan:
         # Fast paths first: PBXs mostly send plain digits or "+digits", and rating runs
         # for every call and every tile refresh.
         if dialed.isdigit() and dialed.isascii():
-            return self._without_exit_code(dialed, self._without_tech(dialed))
+            return self._without_exit_code(dialed, self._without_tech(dialed)
+                                           if self._tech else dialed)
         if dialed[:1] == "+" and not self._tech:
             rest = dialed[1:]
-            if rest.isdigit() and rest.isascii():
-                return _checked_length(dialed, rest)
+            if rest.isdigit() and rest.isascii() and len(rest) <= MAX_DIGITS:
+                return rest
         number = self._without_tech(_strip_decoration(dialed))
         if number[:1] == "+":
             number = number[1:]
@@ -118,7 +119,10 @@ class NumberPlan:
         # into an international one.
         for prefix in self._international:
             if number.startswith(prefix):
-                return _checked_length(dialed, number[len(prefix):])
+                number = number[len(prefix):]
+                if number and len(number) <= MAX_DIGITS:
+                    return number
+                return _checked_length(dialed, number)
         national = self.national_prefix
         if national and self.country_code and number.startswith(national):
             number = self.country_code + number[len(national):]

@@ -225,9 +225,22 @@ def charge(terms: RateTerms, duration_ms: int, currency: str) -> Charge:
     A call within the grace period is free, connection fee included. Callers must
     not charge unanswered calls at all (their duration is not a talk time).
     """
-    seconds = billed_seconds(terms, duration_ms)
-    if seconds == 0:
+    # billed_seconds() and price(), written out once more: this runs for every cabin
+    # on every tick, and the calls cost a fifth of it. The tests hold the two equal.
+    if duration_ms <= terms.grace_ms:
         return _new_charge(Charge, (0, _money(0, currency)))
-    units = _price_sub_units(terms, seconds, _minor_sub_units(currency))
-    return _new_charge(Charge, (seconds, _money(units, currency)))
-
+    seconds = -(-duration_ms // _MS)
+    initial = terms.initial_increment
+    if seconds <= initial:
+        seconds = initial
+    else:
+        step = terms.subsequent_increment
+        seconds = initial + -(-(seconds - initial) // step) * step
+    minor = _minor_cache.get(currency) or _minor_sub_units(currency)
+    numerator = terms._fee_x60 + seconds * terms.rate_sub_units
+    units = (2 * numerator + 60 * minor) // (120 * minor) * minor
+    cache = _money_cache.get(currency)
+    amount = cache.get(units) if cache is not None else None
+    if amount is None:
+        amount = _money(units, currency)
+    return _new_charge(Charge, (seconds, amount))
