@@ -113,11 +113,10 @@ class Rater:
     def load(self, session: Session) -> None:
         """Build every index from the database, replacing whatever was loaded."""
         with self._writer:
+            # Forget what was loaded, so everything is rebuilt, but keep serving the
+            # current indexes until the new ones replace them.
             self._revisions = {}
             self._fingerprints = {}
-            self._tariffs = {}
-            self._cabins = {}
-            self._routes = {}
             self._refresh(session)
 
     def refresh(self, session: Session) -> RefreshReport:
@@ -166,7 +165,7 @@ class Rater:
                    in session.execute(select(Tariff.id, Tariff.revision))}
         stale = [tariff_id for tariff_id, revision in current.items()
                  if self._revisions.get(tariff_id) != revision]
-        gone = frozenset(self._revisions.keys() - current.keys())
+        gone = frozenset(self._tariffs.keys() - current.keys())
         if not stale and not gone:
             return frozenset(), frozenset()
         tariffs = {key: value for key, value in self._tariffs.items() if key not in gone}

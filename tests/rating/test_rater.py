@@ -273,3 +273,21 @@ def test_readers_never_see_a_half_built_index(session: Session, clock: FakeClock
         stop.set()
         reader.join()
     assert seen <= {(500, frozenset({Decimal("0.1")})), (500, frozenset({Decimal("0.2")}))}
+
+
+def test_load_again_replaces_everything_and_drops_what_is_gone(session: Session,
+                                                               clock: FakeClock,
+                                                               shop: Shop) -> None:
+    cost = add_buy_tariff(session, clock, shop, "Old cost")
+    import_deck(session, clock, tariff=cost, data=b"44,UK,0.04\n")
+    import_deck(session, clock, tariff=shop.sell_tariff, data=SELL)
+    session.commit()
+    rater = _loaded(session)
+    before = rater.tariff_index(shop.sell_tariff.id)
+    session.execute(delete(Rate).where(Rate.tariff_id == cost.id))
+    session.delete(session.get_one(Tariff, cost.id))
+    session.commit()
+    rater.load(session)
+    assert rater.tariff_index(cost.id) is None
+    after = rater.tariff_index(shop.sell_tariff.id)
+    assert after is not None and after is not before and len(after) == len(SELL.splitlines())
