@@ -122,7 +122,8 @@ class Rater:
     def refresh(self, session: Session) -> RefreshReport:
         """Rebuild only the tariffs whose revision changed and the cabins whose rates
         changed (or were invalidated); drop those that are gone. Cheap when nothing
-        changed: three small queries."""
+        changed: four small queries (shops, tariff revisions, cabin fingerprints,
+        cabins)."""
         with self._writer:
             return self._refresh(session)
 
@@ -171,8 +172,10 @@ class Rater:
         tariffs = {key: value for key, value in self._tariffs.items() if key not in gone}
         revisions = {key: value for key, value in self._revisions.items() if key not in gone}
         for tariff_id in stale:
-            # Revision and rates in one statement each, same transaction: a revision
-            # read after its rates could label old rates with the new revision.
+            # The revision was read before the rates: if an import commits in between
+            # (PostgreSQL's READ COMMITTED), newer rates get the older revision and
+            # are merely rebuilt once more. The other order could label old rates
+            # with the new revision, and they would never be reloaded.
             tariffs[tariff_id] = _build(session.execute(
                 select(*_RATE_COLUMNS).where(Rate.tariff_id == tariff_id)))
             revisions[tariff_id] = current[tariff_id]
