@@ -421,6 +421,7 @@ class EvapiPeer:
     port: int
     policy: AuthPolicy = field(default_factory=allow)
     events: list[ReceivedEvent] = field(default_factory=list)
+    on_event: Callable[[ReceivedEvent], object] | None = None
     client: EvapiClient | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -435,8 +436,11 @@ class EvapiPeer:
             await self.client.async_stop()
 
     def _on_message(self, message: JsonObject) -> None:
-        self.events.append(ReceivedEvent(message, time.time()))
+        event = ReceivedEvent(message, time.time())
+        self.events.append(event)
         self._changed.set()
+        if self.on_event is not None:
+            self.on_event(event)
         if message.get("type") == "authorize":
             decision = self.policy(message)
             if decision is None:

