@@ -10,7 +10,15 @@ from collections.abc import Callable
 import pytest
 
 from tests.pbx.conftest import SippFactory
-from tests.pbx.harness import CABIN_HOST, EvapiPeer, Kamailio, UdpSink, refuse, silent
+from tests.pbx.harness import (
+    CABIN_HOST,
+    EvapiPeer,
+    Kamailio,
+    UdpSink,
+    allow,
+    refuse,
+    silent,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -128,6 +136,30 @@ async def test_silent_server_fails_closed_after_the_timeout(kamailio: Kamailio,
     assert final.first_line == "SIP/2.0 503 Billing Timeout"
     waited = final.at - invite.at
     assert 0.9 < waited < 2.0, waited  # auth_timeout_ms=1000 in the tests
+
+    # An answer after the timeout finds no transaction to resume: logged, harmless.
+    request = evapi_peer.of_type("authorize")[0].message
+    await evapi_peer.async_send({"type": "authorization", "tindex": request["tindex"],
+                                 "tlabel": request["tlabel"], "allow": True})
+    await asyncio.sleep(0.2)
+    assert "came too late" in kamailio.log()
+    evapi_peer.policy = allow()
+    carrier = await sipp.carrier("carrier_answer").async_start()
+    assert (await sipp.cabin("cabin_call", "cabin1").async_run()).ok
+    assert (await carrier.async_result()).ok
+
+
+async def test_a_refusal_with_a_success_code_is_still_a_refusal(
+        kamailio: Kamailio, evapi_peer: EvapiPeer, sipp: SippFactory) -> None:
+    evapi_peer.policy = refuse(200, "OK\r\nX-Injected: 1")
+    await sipp.async_register("cabin1")
+    async with UdpSink(kamailio.settings.carrier) as carrier:
+        call = await sipp.cabin("cabin_call_refused", "cabin1").async_run()
+    assert call.ok, call.describe()
+    final = call.received()[-1]
+    assert final.first_line == "SIP/2.0 403 OK X-Injected: 1"
+    assert "\nX-Injected" not in final.text
+    assert carrier.datagrams == []
 
 
 async def test_busy_carrier_reports_failed_with_code(kamailio: Kamailio,
