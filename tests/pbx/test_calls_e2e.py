@@ -173,6 +173,7 @@ async def test_busy_carrier_reports_failed_with_code(kamailio: Kamailio,
     assert (await carrier.async_result()).ok
     failed = await evapi_peer.async_wait_for("failed")
     assert failed[0].message["code"] == 486
+    assert "to_tag" not in failed[0].message  # no dialog was established
     assert evapi_peer.of_type("answered") == [] and evapi_peer.of_type("ended") == []
 
 
