@@ -462,6 +462,10 @@ def import_deck(session: Session, clock: Clock, *, tariff: Tariff | None = None,
         tariff.updated_at = clock.now()
         session.flush()
         revision = tariff.revision
+    else:
+        assert cabin is not None
+        cabin.rates_revision = Cabin.rates_revision + 1
+        session.flush()
     replaced = session.execute(select(func.count()).select_from(_RATES).where(owner)).scalar_one()
     session.execute(delete(_RATES).where(owner))
     tariff_id = tariff.id if tariff is not None else None

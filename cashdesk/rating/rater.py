@@ -26,9 +26,9 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, func, select, type_coerce
+from sqlalchemy import BigInteger, select, type_coerce
 from sqlalchemy.orm import Session
 
 from cashdesk.rating.bulk import gc_paused
@@ -102,7 +102,7 @@ class Rater:
         self._tariffs: dict[int, PrefixIndex] = {}
         self._revisions: dict[int, int] = {}
         self._cabins: dict[int, PrefixIndex] = {}
-        self._fingerprints: dict[int, tuple[Any, ...] | None] = {}
+        self._cabin_revisions: dict[int, int | None] = {}
         self._shops: dict[int, _Shop] = {}
         # Per cabin, resolved at each refresh: (its own rates, its sell tariff's index).
         self._routes: dict[int, tuple[PrefixIndex | None, PrefixIndex | None]] = {}
@@ -116,13 +116,13 @@ class Rater:
             # Forget what was loaded, so everything is rebuilt, but keep serving the
             # current indexes until the new ones replace them.
             self._revisions = {}
-            self._fingerprints = {}
+            self._cabin_revisions = {}
             self._refresh(session)
 
     def refresh(self, session: Session) -> RefreshReport:
         """Rebuild only the tariffs whose revision changed and the cabins whose rates
         changed (or were invalidated); drop those that are gone. Cheap when nothing
-        changed: four small queries (shops, tariff revisions, cabin fingerprints,
+        changed: four small queries (shops, tariff revisions, cabin revisions,
         cabins)."""
         with self._writer:
             return self._refresh(session)
@@ -130,14 +130,13 @@ class Rater:
     def invalidate_cabin(self, cabin_id: int) -> None:
         """Make the next `refresh()` reload this cabin's own rates.
 
-        Cabins have no revision column; `refresh()` notices added, removed and
-        re-priced rows by a fingerprint of them, but whoever edits a cabin's rates in
-        place should call this to be certain. Until the refresh, the old rates apply.
+        `refresh()` already reloads a cabin whose `rates_revision` changed; this is for
+        a change made without bumping it. Until the refresh, the old rates apply.
         """
         with self._writer:
-            fingerprints = dict(self._fingerprints)
-            fingerprints[cabin_id] = None
-            self._fingerprints = fingerprints
+            revisions = dict(self._cabin_revisions)
+            revisions[cabin_id] = None
+            self._cabin_revisions = revisions
 
     def _refresh(self, session: Session) -> RefreshReport:
         self._shops = {
@@ -185,37 +184,26 @@ class Rater:
         return frozenset(stale), gone
 
     def _refresh_cabins(self, session: Session) -> tuple[frozenset[int], frozenset[int]]:
-        # Cabins have no revision column: fingerprint each cabin's rates with aggregates
-        # that change when a row is added, removed or re-priced. Sums are weighted by
-        # the row (id modulo a prime, small enough never to overflow a BIGINT sum) so
-        # that swapping two rows' prices changes them too.
-        weight = Rate.id % 997 + 1
-        price = type_coerce(Rate.price_per_minute, BigInteger)
-        fee = type_coerce(Rate.connection_fee, BigInteger)
-        current: dict[int, tuple[Any, ...]] = {
-            cast(int, row[0]): tuple(row[1:])
-            for row in session.execute(
-                select(Rate.cabin_id, func.count(), func.max(Rate.id), func.sum(Rate.id),
-                       func.sum(weight * price), func.sum(weight * fee),
-                       func.sum(weight * (Rate.initial_increment * 4099
-                                          + Rate.subsequent_increment * 67
-                                          + Rate.grace_seconds)),
-                       func.sum(weight * func.length(Rate.prefix)))
-                .where(Rate.cabin_id.is_not(None)).group_by(Rate.cabin_id))}
-        stale = [cabin_id for cabin_id, fingerprint in current.items()
-                 if self._fingerprints.get(cabin_id) != fingerprint]
+        # Cabin.rates_revision is bumped by whoever changes a cabin's own rates; only
+        # cabins that have rates get an index.
+        current = {cabin_id: revision for cabin_id, revision in session.execute(
+            select(Cabin.id, Cabin.rates_revision)
+            .where(Cabin.id.in_(select(Rate.cabin_id).where(Rate.cabin_id.is_not(None)))))}
+        stale = [cabin_id for cabin_id, revision in current.items()
+                 if self._cabin_revisions.get(cabin_id) != revision]
         gone = frozenset(self._cabins.keys() - current.keys())
         if not stale and not gone:
             return frozenset(), frozenset()
         cabins = {key: value for key, value in self._cabins.items() if key not in gone}
-        fingerprints = {key: value for key, value in self._fingerprints.items()
-                        if key not in gone}
+        revisions = {key: value for key, value in self._cabin_revisions.items()
+                     if key not in gone}
         for cabin_id in stale:
+            # Revision read before the rates, as for tariffs (see _refresh_tariffs).
             cabins[cabin_id] = _build(session.execute(
                 select(*_RATE_COLUMNS).where(Rate.cabin_id == cabin_id)))
-            fingerprints[cabin_id] = current[cabin_id]
+            revisions[cabin_id] = current[cabin_id]
         self._cabins = cabins
-        self._fingerprints = fingerprints
+        self._cabin_revisions = revisions
         return frozenset(stale), gone
 
     # rating ----------------------------------------------------------------------

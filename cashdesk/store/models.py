@@ -201,6 +201,8 @@ class Cabin(Base):
     sip_realm: Mapped[str] = mapped_column(String(120), default="")
     sip_ha1: Mapped[str] = mapped_column(String(64), default="")
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"))
+    # Bumped whenever the cabin's own rates change, like Tariff.revision.
+    rates_revision: Mapped[int] = mapped_column(Integer, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     max_call_seconds: Mapped[int | None] = mapped_column(Integer)
     max_session_amount: Mapped[Decimal | None] = mapped_column(Amount)

@@ -157,9 +157,10 @@ def test_refresh_sees_cabin_rate_changes(session: Session, clock: FakeClock,
     assert rater.refresh(session).cabins == {cabin.id}
     assert _price(rater.rate_sell(cabin, "4420")) == Decimal("0.15")
 
-    # Re-priced in place (as an edit screen would): the fingerprint notices.
+    # Re-priced in place (as the rates screen does): the cabin's revision is bumped.
     rate = session.scalars(select(Rate).where(Rate.cabin_id == cabin.id)).one()
     rate.price_per_minute = Decimal("0.16")
+    cabin.rates_revision += 1
     session.commit()
     assert rater.refresh(session).cabins == {cabin.id}
     assert _price(rater.rate_sell(cabin, "4420")) == Decimal("0.16")

@@ -86,8 +86,10 @@ async def test_cabin_rates_override_and_filter_by_cabin(client, world, tokens, s
     response = await client.post(f"{API}/rates", headers=admin, json={
         "cabin_id": cabin["id"], "prefix": "33", "price_per_minute": "0.05"})
     assert response.status == 201 and (await response.json())["cabin_id"] == cabin["id"]
-    # The cabin is rated with the shop's default tariff: its index must rebuild.
-    assert await revision(sqlite_engine, world.tariff_a) == start + 1
+    # The cabin's own revision moves, so the rating index rebuilds just that cabin.
+    with db(sqlite_engine) as session:
+        assert session.get_one(Cabin, cabin["id"]).rates_revision == 1
+    assert await revision(sqlite_engine, world.tariff_a) == start
     page = await (await client.get(f"{API}/rates", headers=admin,
                                    params={"cabin_id": cabin["id"]})).json()
     assert [r["prefix"] for r in page["items"]] == ["33"] and page["total"] == 1

@@ -127,20 +127,12 @@ def apply_price(rate: Rate, values: dict[str, Any]) -> None:
 
 # --- the sell side: scoped to the caller's callshop ------------------------------------
 
-def _cabin_tariff(session: Session, cabin: Cabin) -> Tariff | None:
-    """The tariff a cabin is rated with, whose index must rebuild when the cabin's own
-    rates change."""
-    tariff_id = cabin.tariff_id or session.get_one(Callshop, cabin.callshop_id).default_tariff_id
-    return session.get(Tariff, tariff_id) if tariff_id is not None else None
-
-
 def _touch(session: Session, rate: Rate, now: datetime) -> None:
+    """Mark the rate's owner changed, so the rating index rebuilds it."""
     if rate.tariff_id is not None:
         bump(session.get_one(Tariff, rate.tariff_id), now)
     elif rate.cabin_id is not None:
-        tariff = _cabin_tariff(session, session.get_one(Cabin, rate.cabin_id))
-        if tariff is not None:
-            bump(tariff, now)
+        session.get_one(Cabin, rate.cabin_id).rates_revision += 1
 
 
 def _sell_currency(session: Session, shop_id: int) -> str:

@@ -147,6 +147,7 @@ def upgrade() -> None:
     sa.Column('sip_realm', sa.String(length=120), nullable=False),
     sa.Column('sip_ha1', sa.String(length=64), nullable=False),
     sa.Column('tariff_id', sa.Integer(), nullable=True),
+    sa.Column('rates_revision', sa.Integer(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('max_call_seconds', sa.Integer(), nullable=True),
     sa.Column('max_session_amount', cashdesk.store.types.Amount(), nullable=True),
