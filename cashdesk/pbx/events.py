@@ -61,8 +61,9 @@ class CallAnswered:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
-    """The call hung up. After an answer this ends the talk time; before one it is a
-    cancelled call (the cabin hung up while it rang)."""
+    """An answered call hung up: its talk time ends at `at`. A call that ends before
+    any answer (the cabin gave up while it rang) is a `CallFailed` with 487; an `ended`
+    the tracker sees before the call's `answered` waits for that `answered`."""
 
     pbx_call_id: str
     reason: str = ""

@@ -297,6 +297,12 @@ class PrepaidGuard:
         if record is not None:
             self._settle(record, record.answered_ms if record.answered_ms is not None else 0)
 
+    def max_talk_ms(self, call: str) -> int | None:
+        """The call's maximum talk time now (ms): from its answer to its deadline, or,
+        not answered yet, what it would get if answered now. None: unlimited."""
+        record = self._calls.get(call)
+        return None if record is None else self._max_duration(record, self.now_ms())
+
     def is_tracking(self, call: str) -> bool:
         return call in self._calls
 
@@ -414,6 +420,8 @@ class PrepaidGuard:
             deadline = self.deadline_of(record.key)
             return None if deadline is None else max(0, deadline - record.answered_ms)
         longest = record.max_ms
+        if not record.held:
+            return longest
         for draw in record.draws:
             budget = self._budgets[draw.budget]
             meter = budget.meters.get(record.key)

@@ -1,0 +1,669 @@
+"""The call tracker: PBX events in, CDRs, charges, cabin sessions and cuts out.
+
+Each call moves `dialing → ringing → answered → ended | failed | cut` along
+`call_state.TRANSITIONS`. PBX events arrive duplicated and out of order, so the tracker
+is idempotent on `(pbx_call_id, kind)`: a move the table does not allow is ignored
+(a second `ended` changes nothing, a late `ringing` after `answered` is dropped), an
+event for a call not started yet waits a little for its `started` (then is replayed,
+or logged and dropped), and an event for a call already over is dropped — except
+one saying the call is up, which is answered with a cut: fail closed.
+
+At the end of an answered call the CDR gets its billed seconds and price (sell), cost
+(buy) and provider cost, each from the one pricing function `charge()` over the same
+millisecond duration the prepaid guard reserved for; then the ledger charges the
+prepaid levels and the call stays in its cabin's session (joined at answer). Every
+change is committed before anything is announced (`on_change`) or sent to the PBX
+(`on_command`).
+
+The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
+runs every method in one writer thread, keeping database work short and synchronous;
+`on_change` and `on_command` are called in that thread and must only hand over.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cashdesk.call_state import LIVE_STATES, CallState, can_move
+from cashdesk.calls.authorisation import (
+    BudgetSpec,
+    RatedCall,
+    Refusal,
+    rate_call,
+    rate_stored_call,
+)
+from cashdesk.calls.changes import BalanceUpdated, CallSnapshot, CallUpdated, Change, SessionUpdated
+from cashdesk.clock import Clock
+from cashdesk.ledger.accounts import charge_call
+from cashdesk.ledger.errors import InsufficientCredit
+from cashdesk.ledger.sessions import attach_call, calls_due, session_calls
+from cashdesk.money import Money, from_sub_units
+from cashdesk.pbx.bridge import (
+    Authorisation,
+    AuthorisationRequest,
+    BridgeCommand,
+    Cut,
+    CutReason,
+    LiveCall,
+    RefusalReason,
+    SetBackstop,
+    backstop_seconds,
+)
+from cashdesk.pbx.events import (
+    CallAnswered,
+    CallEnded,
+    CallFailed,
+    CallRinging,
+    CallStarted,
+    EventKind,
+    PbxEvent,
+)
+from cashdesk.prepaid.guard import BudgetKind, GuardCut, PrepaidGuard
+from cashdesk.prepaid.timeline import epoch_ms, from_epoch_ms
+from cashdesk.rating.pricing import charge
+from cashdesk.rating.rater import Rater
+from cashdesk.store.models import Account, CabinSession, Call, Callshop
+
+log = logging.getLogger(__name__)
+
+#: How long an event for a call not started yet waits for its `started`.
+ORPHAN_TTL_MS = 30_000
+#: How many finished calls are remembered, to drop their late duplicates cheaply.
+FINISHED_MEMORY = 20_000
+#: An authorisation whose call never started is forgotten after this long.
+AUTHORISATION_TTL_MS = 180_000
+
+_ORDER = {EventKind.STARTED: 0, EventKind.RINGING: 1, EventKind.ANSWERED: 2,
+          EventKind.FAILED: 3, EventKind.ENDED: 4}
+
+
+@dataclass
+class _Live:
+    """What the tracker keeps in memory about a call that is not over."""
+
+    call_id: int
+    rated: RatedCall
+    state: CallState
+    answered_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What `reconcile` did, by PBX call id."""
+
+    recovered: tuple[str, ...] = ()   # known here and up at the PBX: billing continues
+    adopted: tuple[str, ...] = ()     # up at the PBX, unknown here, but billable: taken over
+    closed: tuple[str, ...] = ()      # thought live here, gone from the PBX: closed
+    cut: tuple[str, ...] = ()         # up at the PBX and nobody can bill them: cut
+
+
+@dataclass
+class _Outbox:
+    """What one operation announces once its transaction has committed."""
+
+    changes: list[Change] = field(default_factory=list)
+    commands: list[BridgeCommand] = field(default_factory=list)
+    sessions: set[int] = field(default_factory=set)
+    accounts: set[int] = field(default_factory=set)
+
+
+class CallTracker:
+    """See the module doc."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, rater: Rater, *,
+                 guard: PrepaidGuard | None = None,
+                 on_change: Callable[[Change], None] | None = None,
+                 on_command: Callable[[BridgeCommand], None] | None = None) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.clock = clock
+        self._rater = rater
+        self.guard = guard if guard is not None else PrepaidGuard(clock)
+        #: Called (in the writer thread) with each change once it is committed.
+        self.on_change: Callable[[Change], None] = on_change or (lambda change: None)
+        #: Called (in the writer thread) with each command for the PBX, after commit.
+        self.on_command: Callable[[BridgeCommand], None] = on_command or (lambda command: None)
+        self._live: dict[str, _Live] = {}
+        # Authorised, not started yet: the rates the authorisation used, and when.
+        self._authorised: dict[str, tuple[RatedCall, int]] = {}
+        # Finished calls → their final state, oldest first; bounded.
+        self._finished: OrderedDict[str, CallState] = OrderedDict()
+        self._refusals: OrderedDict[str, Authorisation] = OrderedDict()
+        self._orphans: dict[str, list[tuple[int, PbxEvent]]] = {}
+        # `ended` seen before `answered`: waits for it (reordered), or ORPHAN_TTL_MS.
+        self._early_ends: dict[str, tuple[int, CallEnded]] = {}
+
+    # ------------------------------------------------------------------ start-up --
+    def load(self) -> int:
+        """Take over the calls the database says are live (after a start or restart):
+        their rates and budgets, billing continuing from their answer time. Then call
+        `reconcile` with the PBX's live calls. Returns how many calls were loaded."""
+        with self._sessions.begin() as db:
+            calls = db.scalars(select(Call).where(Call.state.in_(list(LIVE_STATES)))).all()
+            for call in calls:
+                self._recover(db, call)
+        return len(calls)
+
+    # ---------------------------------------------------------------- the bridge --
+    def authorise(self, request: AuthorisationRequest) -> Authorisation:
+        """Answer a PBX asking whether to route a call (see `calls.authorisation` and
+        `PrepaidGuard.authorise`). A refused call whose cabin is known is recorded as
+        a failed call with the refusal's SIP code, so the desk sees why. Asking again
+        for the same call gets the same answer."""
+        key = request.pbx_call_id
+        outbox = _Outbox()
+        with self._transaction(outbox) as db:
+            self._fire_due(db, outbox)
+            self._prune(db, outbox)
+            if key in self._live or key in self._authorised:
+                return Authorisation.allow(self._max_duration_s(key))
+            if key in self._refusals:
+                return self._refusals[key]
+            if key in self._finished:
+                # Only an initial INVITE is authorised; a call id that is over here
+                # asking again is a PBX confusion, and confusion fails closed.
+                return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE,
+                                            "this call is already over")
+            at = request.at or self._clock.now()
+            admitted = self._admit(db, key, request.sip_username, request.dialed_number)
+            if isinstance(admitted, Refusal):
+                self._record_refusal(db, outbox, key, admitted, request.dialed_number, at)
+                decision = Authorisation.refuse(admitted.reason, admitted.detail)
+                self._remember(self._refusals, key, decision)
+                return decision
+            self._authorised[key] = (admitted, epoch_ms(at))
+            return Authorisation.allow(self._max_duration_s(key))
+
+    def handle(self, event: PbxEvent) -> None:
+        """Apply one PBX event (see the module doc for duplicates and ordering)."""
+        outbox = _Outbox()
+        with self._transaction(outbox) as db:
+            self._fire_due(db, outbox)
+            self._prune(db, outbox)
+            self._apply(db, outbox, event)
+
+    def _apply(self, db: Session, outbox: _Outbox, event: PbxEvent) -> None:
+        key = event.pbx_call_id
+        if key in self._finished:
+            if isinstance(event, (CallStarted, CallAnswered)):
+                # The PBX says a call is up that is over for us (cut, refused, closed):
+                # hang it up again; a duplicate of an old event makes this a no-op there.
+                outbox.commands.append(Cut(key, CutReason.REFUSED))
+            return
+        if isinstance(event, CallStarted):
+            self._started(db, outbox, event)
+            return
+        live = self._live.get(key)
+        if live is None:
+            log.debug("event %s for call %s before its start: kept for a while",
+                      event.kind.value, key)
+            self._orphans.setdefault(key, []).append((self._now_ms(), event))
+            return
+        if isinstance(event, CallRinging):
+            self._ringing(db, outbox, live, key, event)
+        elif isinstance(event, CallAnswered):
+            self._answered(db, outbox, live, key, event)
+        elif isinstance(event, CallEnded):
+            self._ended(db, outbox, live, key, event)
+        elif isinstance(event, CallFailed):
+            self._failed(db, outbox, live, key, event)
+
+    # -------------------------------------------------------------------- time ----
+    def next_deadline(self) -> int | None:
+        """The next instant (epoch ms) `on_time` has work: a cut, a hold expiring."""
+        return self.guard.next_deadline()
+
+    def next_deadline_at(self) -> datetime | None:
+        deadline = self.next_deadline()
+        return None if deadline is None else from_epoch_ms(deadline)
+
+    def on_time(self) -> None:
+        """Carry out what is due now: cut the calls of exhausted budgets at their
+        exhaustion instant, calls at their maximum duration."""
+        outbox = _Outbox()
+        with self._transaction(outbox) as db:
+            self._fire_due(db, outbox)
+            self._prune(db, outbox)
+
+    # ---------------------------------------------------------- other commands ----
+    def cut(self, pbx_call_id: str, reason: CutReason = CutReason.OPERATOR) -> bool:
+        """End a call now on the server's initiative (a cashier's hang-up button).
+        Billed up to now. False when the call is not live."""
+        outbox = _Outbox()
+        with self._transaction(outbox) as db:
+            self._fire_due(db, outbox)
+            live = self._live.get(pbx_call_id)
+            if live is None:
+                return False
+            self._close(db, outbox, pbx_call_id, live, self._now_ms(), CallState.CUT,
+                        reason.value)
+            outbox.commands.append(Cut(pbx_call_id, reason))
+            return True
+
+    def refresh_balances(self, account_ids: Iterable[int]) -> None:
+        """A top-up (or correction) was committed elsewhere: take the stored balances
+        of these accounts, so the cut of running calls moves, and announce them."""
+        outbox = _Outbox()
+        with self._transaction(outbox) as db:
+            self._fire_due(db, outbox)
+            # Announcing the accounts also hands their stored balances to the guard.
+            outbox.accounts.update(account_ids)
+
+    def reconcile(self, live_calls: Iterable[LiveCall], *,
+                  lost_at: datetime | None = None) -> ReconcileReport:
+        """Rebuild state from the PBX's own list of live calls, after a restart
+        (`load` first) or a bridge reconnect:
+
+        - live here and at the PBX: recovered, billing continues from the answer time
+          (an answer the PBX reports and we missed is applied);
+        - live here, gone from the PBX: closed — ended (billed) if answered, failed if
+          not — at the best known time: `lost_at` (when the bridge lost the PBX: the
+          call was up then, and its end is unknown) or else now, and never after the
+          call's own deadline (its backstop would have ended it then);
+        - at the PBX, unknown here: adopted when it can be billed (known cabin, rates,
+          no fraud rule against it; the guard may then cut it at once, billing only
+          what the budgets could pay), cut otherwise; a call that is over here but
+          still up there is cut again.
+        """
+        outbox = _Outbox()
+        recovered, adopted, closed, cut = [], [], [], []
+        pbx = {call.pbx_call_id: call for call in live_calls}
+        now = self._now_ms()
+        with self._transaction(outbox) as db:
+            for key, live in list(self._live.items()):
+                seen = pbx.get(key)
+                if seen is None:
+                    end = now if lost_at is None else min(now, epoch_ms(lost_at))
+                    deadline = self.guard.deadline_of(key)
+                    if deadline is not None:
+                        end = min(end, deadline)
+                    if live.answered_ms is not None:
+                        end = max(end, live.answered_ms)
+                        self._close(db, outbox, key, live, end, CallState.ENDED,
+                                    "lost: not live at the PBX")
+                    else:
+                        self._close(db, outbox, key, live, end, CallState.FAILED,
+                                    "lost: not live at the PBX")
+                    closed.append(key)
+                    continue
+                if live.answered_ms is None and seen.answered_at is not None:
+                    self._answered(db, outbox, live, key,
+                                   CallAnswered(key, at=seen.answered_at))
+                recovered.append(key)
+            unknown = [key for key in pbx if key not in self._live]
+            stored = {key for (key,) in db.execute(
+                select(Call.pbx_call_id).where(Call.pbx_call_id.in_(unknown)))} \
+                if unknown else set()
+            for key in unknown:
+                seen = pbx[key]
+                if key in stored or key in self._finished:
+                    log.warning("call %s is over here but still up at the PBX: cut again", key)
+                    outbox.commands.append(Cut(key, CutReason.UNKNOWN_CALL))
+                    cut.append(key)
+                    continue
+                if self._adopt(db, outbox, seen):
+                    adopted.append(key)
+                else:
+                    outbox.commands.append(Cut(key, CutReason.UNKNOWN_CALL))
+                    self._authorised.pop(key, None)
+                    self.guard.release(key)
+                    cut.append(key)
+            self._fire_due(db, outbox)
+        return ReconcileReport(tuple(recovered), tuple(adopted), tuple(closed), tuple(cut))
+
+    # ------------------------------------------------------------- what is live ---
+    def live_calls(self) -> list[str]:
+        return list(self._live)
+
+    def is_live(self, pbx_call_id: str) -> bool:
+        return pbx_call_id in self._live
+
+    def call_id(self, pbx_call_id: str) -> int | None:
+        live = self._live.get(pbx_call_id)
+        return live.call_id if live is not None else None
+
+    # ---------------------------------------------------------------- events -----
+    def _started(self, db: Session, outbox: _Outbox, event: CallStarted) -> None:
+        key = event.pbx_call_id
+        if key in self._live:
+            return
+        at = event.at or self._clock.now()
+        pending = self._authorised.pop(key, None)
+        if pending is not None:
+            rated: RatedCall | Refusal = pending[0]
+        elif key in self._refusals:
+            # Refused when asked, routed anyway: the PBX must not connect it.
+            outbox.commands.append(Cut(key, CutReason.REFUSED))
+            return
+        else:
+            # Routed without asking us first (no authorisation step in this PBX's
+            # dialplan): authorise now, and cut if refused.
+            rated = self._admit(db, key, event.sip_username, event.dialed_number)
+            if isinstance(rated, Refusal):
+                self._record_refusal(db, outbox, key, rated, event.dialed_number, at)
+                self._remember(self._refusals, key,
+                               Authorisation.refuse(rated.reason, rated.detail))
+                outbox.commands.append(Cut(key, CutReason.REFUSED))
+                return
+        assert isinstance(rated, RatedCall)
+        call = _new_call(rated, key, CallState.DIALING, at)
+        db.add(call)
+        db.flush()
+        self._live[key] = _Live(call.id, rated, CallState.DIALING)
+        outbox.changes.append(CallUpdated(call.callshop_id, CallSnapshot.of(call, rated.currency)))
+        # Events that overtook this one, in the order the call lives them.
+        for _, early in sorted(self._orphans.pop(key, []), key=lambda item: _ORDER[item[1].kind]):
+            self._apply(db, outbox, early)
+
+    def _ringing(self, db: Session, outbox: _Outbox, live: _Live, key: str,
+                 event: CallRinging) -> None:
+        if not can_move(live.state, CallState.RINGING):
+            return
+        call = db.get_one(Call, live.call_id)
+        call.state = live.state = CallState.RINGING
+        call.ringing_at = event.at or self._clock.now()
+        outbox.changes.append(CallUpdated(call.callshop_id,
+                                          CallSnapshot.of(call, live.rated.currency)))
+
+    def _answered(self, db: Session, outbox: _Outbox, live: _Live, key: str,
+                  event: CallAnswered) -> None:
+        if not can_move(live.state, CallState.ANSWERED):
+            return
+        at_ms = epoch_ms(event.at or self._clock.now())
+        if not self.guard.is_tracking(key):
+            self.guard.track(key, live.rated.draws, max_call_ms=live.rated.max_call_ms)
+        refused = self.guard.answer(key, at_ms)
+        if refused is not None:
+            # Never connected as far as billing goes: cut at its answer, free.
+            log.warning("call %s answered but its first increment can no longer be paid "
+                        "(its authorisation expired or it never had one): cut", key)
+            self._close(db, outbox, key, live, at_ms, CallState.CUT, refused.reason.value,
+                        settled=True)
+            outbox.commands.append(Cut(key, refused.reason))
+            return
+        call = db.get_one(Call, live.call_id)
+        # Whole milliseconds, as the guard counts: durations recomputed from the CDR's
+        # timestamps are then exactly the ones billed.
+        call.answered_at = from_epoch_ms(at_ms)
+        live.answered_ms = at_ms
+        call.state = live.state = CallState.ANSWERED
+        cabin_session = attach_call(db, self._clock, call)
+        outbox.sessions.add(cabin_session.id)
+        outbox.changes.append(CallUpdated(call.callshop_id,
+                                          CallSnapshot.of(call, live.rated.currency),
+                                          self._max_duration_s(key)))
+        early = self._early_ends.pop(key, None)
+        if early is not None:
+            self._ended(db, outbox, live, key, early[1])
+
+    def _ended(self, db: Session, outbox: _Outbox, live: _Live, key: str,
+               event: CallEnded) -> None:
+        end_ms = epoch_ms(event.at or self._clock.now())
+        reason = event.reason or f"hung up by {event.hangup_by.value}"
+        if live.state is CallState.ANSWERED:
+            self._close(db, outbox, key, live, end_ms, CallState.ENDED, reason)
+        else:
+            # Bridges report a hang-up before any answer as `failed`, so the answer
+            # was overtaken: wait for it (see `_prune` for when it never comes).
+            self._early_ends.setdefault(key, (self._now_ms(), event))
+
+    def _failed(self, db: Session, outbox: _Outbox, live: _Live, key: str,
+                event: CallFailed) -> None:
+        end_ms = epoch_ms(event.at or self._clock.now())
+        reason = event.reason or f"SIP {event.sip_code}"
+        if live.state is CallState.ANSWERED:
+            log.warning("call %s failed (%s) after it was answered: billed as ended", key,
+                        event.sip_code)
+            self._close(db, outbox, key, live, end_ms, CallState.ENDED, reason)
+        else:
+            self._close(db, outbox, key, live, end_ms, CallState.FAILED, reason,
+                        sip_code=event.sip_code)
+
+    # ---------------------------------------------------------------- closing ----
+    def _close(self, db: Session, outbox: _Outbox, key: str, live: _Live, end_ms: int,
+               state: CallState, reason: str, *, sip_code: int | None = None,
+               settled: bool = False) -> None:
+        """Finish a call: bill it if it was answered (up to `end_ms`, or its deadline
+        if that came first), charge the ledger, and forget it."""
+        call = db.get_one(Call, live.call_id)
+        rated = live.rated
+        if live.answered_ms is not None and state is not CallState.FAILED:
+            if not settled:
+                end_ms = self.guard.finish(key, end_ms)
+            end_ms = max(end_ms, live.answered_ms)
+            duration = end_ms - live.answered_ms
+            sell = charge(rated.sell, duration, rated.currency)
+            call.billed_seconds = sell.billed_seconds
+            call.price = sell.amount.amount
+            call.cost = charge(rated.buy, duration, rated.currency).amount.amount
+            call.provider_cost = (charge(rated.provider, duration, rated.currency).amount.amount
+                                  if rated.provider is not None else call.provider_cost)
+        else:
+            self.guard.release(key)
+        call.state = state
+        call.ended_at = from_epoch_ms(end_ms)
+        call.hangup_reason = reason[:120]
+        if sip_code is not None:
+            call.sip_code = sip_code
+        db.flush()
+        if call.answered_at is not None:
+            outbox.sessions.add(attach_call(db, self._clock, call).id)
+            self._charge(db, outbox, call, rated)
+        del self._live[key]
+        self._early_ends.pop(key, None)
+        self._remember(self._finished, key, state)
+        outbox.changes.append(CallUpdated(call.callshop_id, CallSnapshot.of(call, rated.currency)))
+
+    def _charge(self, db: Session, outbox: _Outbox, call: Call, rated: RatedCall) -> None:
+        try:
+            # A savepoint: a refusal must not undo the CDR itself.
+            with db.begin_nested():
+                entries = charge_call(db, self._clock, call)
+        except InsufficientCredit as exc:
+            # The guard cuts before any level runs dry, so this means the guard and the
+            # stored balance disagree; the call stays recorded (uncharged) and visible.
+            log.error("call %s could not be charged: %s", call.pbx_call_id, exc)
+            return
+        outbox.accounts.update(entry.account_id for entry in entries)
+
+    def _fire_due(self, db: Session, outbox: _Outbox) -> None:
+        for cut in self.guard.due(self._now_ms()):
+            self._apply_cut(db, outbox, cut)
+
+    def _apply_cut(self, db: Session, outbox: _Outbox, cut: GuardCut) -> None:
+        outbox.commands.append(Cut(cut.call, cut.reason))
+        live = self._live.get(cut.call)
+        if live is None:
+            # Authorised but not started yet: nothing recorded, just never connect it.
+            self._authorised.pop(cut.call, None)
+            self._remember(self._refusals, cut.call,
+                           Authorisation.refuse(RefusalReason.NO_CREDIT, cut.reason.value))
+            return
+        self._close(db, outbox, cut.call, live, cut.at_ms, CallState.CUT, cut.reason.value,
+                    settled=True)
+
+    # ------------------------------------------------------------- admission -----
+    def _admit(self, db: Session, key: str, sip_username: str,
+               dialed_number: str) -> RatedCall | Refusal:
+        rated = rate_call(db, self._rater, sip_username, dialed_number)
+        if isinstance(rated, Refusal):
+            return rated
+        self._set_budgets(rated.budgets)
+        admission = self.guard.authorise(key, rated.draws, max_call_ms=rated.max_call_ms)
+        if not admission.allowed:
+            assert admission.refusal is not None
+            return Refusal(admission.refusal, _refusal_detail(admission.refusal,
+                                                               admission.budget),
+                           rated.cabin_id, rated.callshop_id, rated.number)
+        return rated
+
+    def _set_budgets(self, budgets: Iterable[BudgetSpec]) -> None:
+        for spec in budgets:
+            self.guard.set_budget(spec.key, spec.limit, spec.currency,
+                                  cut_reason=spec.cut_reason, refusal=spec.refusal)
+
+    def _recover(self, db: Session, call: Call) -> None:
+        rated = rate_stored_call(db, self._rater, call)
+        self._set_budgets(rated.budgets)
+        answered_ms = epoch_ms(call.answered_at) if call.answered_at is not None else None
+        self.guard.recover(call.pbx_call_id, rated.draws, answered_ms=answered_ms,
+                           max_call_ms=rated.max_call_ms)
+        self._live[call.pbx_call_id] = _Live(call.id, rated, call.state, answered_ms)
+
+    def _adopt(self, db: Session, outbox: _Outbox, seen: LiveCall) -> bool:
+        rated = rate_call(db, self._rater, seen.sip_username, seen.dialed_number)
+        if isinstance(rated, Refusal):
+            log.warning("call %s at the PBX cannot be billed (%s): cut", seen.pbx_call_id,
+                        rated.detail)
+            return False
+        state = CallState.ANSWERED if seen.answered_at is not None else CallState.DIALING
+        call = _new_call(rated, seen.pbx_call_id, state,
+                         seen.started_at or seen.answered_at or self._clock.now())
+        answered_ms = epoch_ms(seen.answered_at) if seen.answered_at is not None else None
+        if answered_ms is not None:
+            call.answered_at = from_epoch_ms(answered_ms)
+        db.add(call)
+        db.flush()
+        if answered_ms is not None:
+            outbox.sessions.add(attach_call(db, self._clock, call).id)
+        self._set_budgets(rated.budgets)
+        self.guard.recover(seen.pbx_call_id, rated.draws, answered_ms=answered_ms,
+                           max_call_ms=rated.max_call_ms)
+        self._live[seen.pbx_call_id] = _Live(call.id, rated, state, answered_ms)
+        outbox.changes.append(CallUpdated(call.callshop_id, CallSnapshot.of(call, rated.currency)))
+        return True
+
+    def _record_refusal(self, db: Session, outbox: _Outbox, key: str, refusal: Refusal,
+                        dialed_number: str, at: datetime) -> None:
+        log.info("call %s refused: %s (%s)", key, refusal.reason.value, refusal.detail)
+        if refusal.cabin_id is None or refusal.callshop_id is None:
+            return
+        shop = db.get_one(Callshop, refusal.callshop_id)
+        if db.scalar(select(Call.id).where(Call.callshop_id == shop.id,
+                                           Call.pbx_call_id == key)) is not None:
+            return
+        call = Call(callshop_id=shop.id, cabin_id=refusal.cabin_id, pbx_call_id=key,
+                    dialed_number=dialed_number[:64], number=refusal.number[:32],
+                    state=CallState.FAILED, started_at=at, ended_at=at,
+                    hangup_reason=refusal.reason.value, sip_code=refusal.reason.sip_code,
+                    training=shop.training)
+        db.add(call)
+        db.flush()
+        self._remember(self._finished, key, CallState.FAILED)
+        outbox.changes.append(CallUpdated(shop.id, CallSnapshot.of(call, shop.currency)))
+
+    # ------------------------------------------------------------ bookkeeping ----
+    @contextmanager
+    def _transaction(self, outbox: _Outbox) -> Iterator[Session]:
+        """One transaction per operation; announcements only after it committed."""
+        with self._sessions.begin() as db:
+            yield db
+            self._describe(db, outbox)
+        for change in outbox.changes:
+            self.on_change(change)
+        for call, seconds in self.guard.backstops():
+            outbox.commands.append(SetBackstop(call, seconds))
+        for command in outbox.commands:
+            self.on_command(command)
+
+    def _describe(self, db: Session, outbox: _Outbox) -> None:
+        # Sessions and balances as they stand at the end of the transaction.
+        for session_id in sorted(outbox.sessions):
+            cabin_session = db.get_one(CabinSession, session_id)
+            calls = session_calls(db, cabin_session)
+            currency = db.scalar(select(Callshop.currency)
+                                 .where(Callshop.id == cabin_session.callshop_id))
+            assert currency is not None
+            outbox.changes.append(SessionUpdated(
+                callshop_id=cabin_session.callshop_id, session_id=cabin_session.id,
+                cabin_id=cabin_session.cabin_id, training=cabin_session.training,
+                opened_at=cabin_session.opened_at, total_due=calls_due(calls, currency),
+                calls=len(calls), live_calls=sum(1 for c in calls if c.state.is_live)))
+        if not outbox.accounts:
+            return
+        owners = {account_id: shop_id for account_id, shop_id in db.execute(
+            select(Callshop.account_id, Callshop.id)
+            .where(Callshop.account_id.in_(outbox.accounts)))}
+        for account_id in sorted(outbox.accounts):
+            account = db.execute(select(Account.balance, Account.currency)
+                                 .where(Account.id == account_id)).one()
+            balance = Money(account.balance, account.currency)
+            key = (BudgetKind.ACCOUNT, account_id)
+            if self.guard.has_budget(key):
+                expected = self.guard.limit(key)
+                if expected != balance.sub_units:
+                    log.warning("account %s: the guard expected %s, the ledger stores %s",
+                                account_id, from_sub_units(expected), balance)
+                self.guard.set_budget(key, balance.sub_units, balance.currency)
+            outbox.changes.append(BalanceUpdated(account_id, owners.get(account_id), balance))
+
+    def _max_duration_s(self, key: str) -> int | None:
+        longest = self.guard.max_talk_ms(key)
+        return None if longest is None else backstop_seconds(longest)
+
+    def _prune(self, db: Session, outbox: _Outbox) -> None:
+        now = self._now_ms()
+        for key, (_, at) in list(self._authorised.items()):
+            if now - at > AUTHORISATION_TTL_MS:
+                log.info("call %s was authorised but never started: forgotten", key)
+                del self._authorised[key]
+                self.guard.release(key)
+        for key, events in list(self._orphans.items()):
+            if now - events[0][0] > ORPHAN_TTL_MS:
+                log.warning("dropped %d event(s) (%s) for call %s, which never started",
+                            len(events), ", ".join(e.kind.value for _, e in events), key)
+                del self._orphans[key]
+        for key, (received, ended) in list(self._early_ends.items()):
+            live = self._live.get(key)
+            if live is None:
+                del self._early_ends[key]
+            elif now - received > ORPHAN_TTL_MS:
+                # Its answer never came: nobody can say how long it talked, so it is
+                # closed as never answered (free) rather than billed on a guess.
+                log.warning("call %s ended but its answer never arrived: closed unbilled", key)
+                self._close(db, outbox, key, live, epoch_ms(ended.at or self._clock.now()),
+                            CallState.FAILED, ended.reason or "ended without an answer")
+
+    @staticmethod
+    def _remember(memory: OrderedDict, key: str, value: object) -> None:
+        memory[key] = value
+        memory.move_to_end(key)
+        while len(memory) > FINISHED_MEMORY:
+            memory.popitem(last=False)
+
+    def _now_ms(self) -> int:
+        return epoch_ms(self._clock.now())
+
+
+def _new_call(rated: RatedCall, pbx_call_id: str, state: CallState, at: datetime) -> Call:
+    sell, buy = rated.sell, rated.buy
+    return Call(callshop_id=rated.callshop_id, cabin_id=rated.cabin_id,
+                pbx_call_id=pbx_call_id, dialed_number=rated.dialed_number[:64],
+                number=rated.number, destination=sell.destination[:120], state=state,
+                sell_prefix=sell.prefix, price_per_minute=sell.price_per_minute,
+                connection_fee=sell.connection_fee, initial_increment=sell.initial_increment,
+                subsequent_increment=sell.subsequent_increment,
+                grace_seconds=sell.grace_seconds, buy_prefix=buy.prefix,
+                buy_price_per_minute=buy.price_per_minute,
+                buy_connection_fee=buy.connection_fee,
+                buy_initial_increment=buy.initial_increment,
+                buy_subsequent_increment=buy.subsequent_increment,
+                buy_grace_seconds=buy.grace_seconds, started_at=at, training=rated.training)
+
+
+def _refusal_detail(refusal: RefusalReason, budget: tuple[BudgetKind, int] | None) -> str:
+    if refusal is RefusalReason.NO_CREDIT and budget is not None:
+        return f"account {budget[1]} cannot pay the first increment of this call"
+    if refusal is RefusalReason.MAX_SESSION_AMOUNT:
+        return "the cabin's session has reached its maximum amount"
+    if refusal is RefusalReason.DEPOSIT_EXHAUSTED:
+        return "the customer's deposit cannot pay the first increment of this call"
+    return refusal.value.replace("_", " ")

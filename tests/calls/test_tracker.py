@@ -1,0 +1,383 @@
+"""The call tracker on a real database: CDRs, prices, sessions, charges, refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cashdesk.call_state import CallState
+from cashdesk.calls.changes import BalanceUpdated, CallUpdated, SessionUpdated
+from cashdesk.clock import FakeClock
+from cashdesk.ledger.sessions import session_due
+from cashdesk.money import Money
+from cashdesk.pbx.bridge import AuthorisationRequest, Cut, CutReason, RefusalReason
+from cashdesk.pbx.events import CallEnded, CallFailed, HangupBy
+from cashdesk.prepaid.guard import account_budget
+from cashdesk.prepaid.timeline import epoch_ms
+from cashdesk.rating.pricing import RateTerms, charge
+from cashdesk.store.models import Cabin, CabinSession, Call, Callshop
+from tests.calls.factories import DEFAULT_RATES, Desk, RateRow, make_reseller, make_shop
+
+
+def sell_terms(call: Call) -> RateTerms:
+    return RateTerms(call.sell_prefix, call.destination, call.price_per_minute,
+                     call.connection_fee, call.initial_increment, call.subsequent_increment,
+                     call.grace_seconds)
+
+
+def buy_terms(call: Call) -> RateTerms:
+    return RateTerms(call.buy_prefix, call.destination, call.buy_price_per_minute,
+                     call.buy_connection_fee, call.buy_initial_increment,
+                     call.buy_subsequent_increment, call.buy_grace_seconds)
+
+
+def talk_ms(call: Call) -> int:
+    assert call.answered_at is not None and call.ended_at is not None
+    return epoch_ms(call.ended_at) - epoch_ms(call.answered_at)
+
+
+def test_a_call_from_dialing_to_ended_is_billed_by_the_one_pricing_function(
+        any_sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    with any_sessions.begin() as db:
+        shop = make_shop(db, clock, balance="10", reseller=None)
+    desk = Desk.open(any_sessions, clock)
+    cabin = shop.cabins[0]
+
+    call_id = desk.dial(cabin, "+44 20 7946 0958")
+    assert desk.call(call_id).state is CallState.DIALING
+    clock.advance(0.8)
+    desk.ring(call_id)
+    clock.advance(6.2)
+    desk.answer(call_id)
+    clock.advance(125.347)
+    desk.hang_up(call_id)
+
+    call = desk.call(call_id)
+    assert call.state is CallState.ENDED and call.number == "442079460958"
+    assert (call.sell_prefix, call.price_per_minute) == ("44", Decimal("0.2000"))
+    assert (call.buy_prefix, call.buy_price_per_minute) == ("44", Decimal("0.1000"))
+    duration = talk_ms(call)
+    assert duration == 125_347
+    sold = charge(sell_terms(call), duration, "EUR")
+    assert (call.billed_seconds, call.price) == (sold.billed_seconds, sold.amount.amount) \
+        == (180, Decimal("0.6000"))
+    assert call.cost == charge(buy_terms(call), duration, "EUR").amount.amount == Decimal("0.3")
+    assert call.provider_cost == Decimal("0.15")       # the reseller's 0.05/min
+    assert call.hangup_reason == "hung up by cabin"
+    assert desk.balance(shop.account_id) == Decimal("9.7")
+
+    # A second call in the same cabin joins the same session.
+    second = desk.connect(cabin, "0033612345678")
+    clock.advance(47)
+    desk.hang_up(second)
+    with any_sessions() as db:
+        cabin_session = db.scalars(select(CabinSession)
+                                   .where(CabinSession.cabin_id == shop.cabin_ids[0])).one()
+        calls = db.scalars(select(Call).where(Call.session_id == cabin_session.id)).all()
+        assert {c.pbx_call_id for c in calls} == {call_id, second}
+        assert session_due(db, cabin_session) == Money(sum(c.price for c in calls), "EUR")
+    france = desk.call(second)
+    assert france.price == charge(sell_terms(france), 47_000, "EUR").amount.amount
+    assert france.price == Decimal("0.05") + Decimal("0.15") * 48 / 60   # 30/6: 48 s billed
+
+    states = [c.call.state for c in desk.changes
+              if isinstance(c, CallUpdated) and c.call.pbx_call_id == call_id]
+    assert states == [CallState.DIALING, CallState.RINGING, CallState.ANSWERED, CallState.ENDED]
+    last_session = [c for c in desk.changes if isinstance(c, SessionUpdated)][-1]
+    assert last_session.total_due == Money(Decimal("0.6") + france.price, "EUR")
+    assert last_session.live_calls == 0 and last_session.calls == 2
+    balances = [c for c in desk.changes if isinstance(c, BalanceUpdated)
+                and c.account_id == shop.account_id]
+    assert balances[-1].balance == Money(desk.balance(shop.account_id), "EUR")
+    assert balances[-1].callshop_id == shop.callshop_id
+    assert desk.cuts() == []
+    desk.check_ledger(shop.callshop_id)
+
+
+def test_changes_carry_wire_data(sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    desk.connect(shop.cabins[0], "0044207946000")
+    update = [c for c in desk.changes if isinstance(c, CallUpdated)][-1]
+    data = update.data()
+    assert data["state"] == "answered" and data["price_per_minute"] == "0.2000"
+    assert data["max_duration_s"] == 6000                   # 10.00 at 0.10/min
+    assert update.kind == "call_updated"
+
+
+def test_unanswered_calls_cost_nothing_and_join_no_session(sessions: sessionmaker[Session],
+                                                           clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    busy = desk.dial(shop.cabins[0], "0044207946000")
+    desk.ring(busy)
+    clock.advance(3)
+    desk.tracker.handle(CallFailed(busy, 486, "busy", at=clock.now()))
+    cancelled = desk.dial(shop.cabins[0], "0044207946001")
+    desk.ring(cancelled)
+    clock.advance(20)
+    desk.tracker.handle(CallFailed(cancelled, 487, "cancelled", at=clock.now()))
+    for call_id, code in ((busy, 486), (cancelled, 487)):
+        call = desk.call(call_id)
+        assert call.state is CallState.FAILED and call.sip_code == code
+        assert (call.price, call.cost, call.billed_seconds) == (0, 0, 0)
+        assert call.session_id is None and call.answered_at is None
+    assert desk.balance(shop.account_id) == Decimal(10)
+    assert desk.tracker.guard.available(account_budget(shop.account_id)) == 100_000
+    desk.check_ledger(shop.callshop_id)
+
+
+def _refusal_cases() -> list:
+    return [
+        pytest.param({}, "0099123456789", RefusalReason.NO_RATE, 404, id="no-sell-rate"),
+        pytest.param({"blocked_prefixes": "2126, 88"}, "00212612345678",
+                     RefusalReason.BLOCKED_DESTINATION, 403, id="blocked"),
+        pytest.param({"cabin.enabled": False}, "0044207946000", RefusalReason.CABIN_DISABLED,
+                     403, id="cabin-disabled"),
+        pytest.param({"active": False}, "0044207946000", RefusalReason.SHOP_INACTIVE, 403,
+                     id="shop-suspended"),
+        pytest.param({}, "00*44#", RefusalReason.INVALID_NUMBER, 484, id="service-code"),
+        pytest.param({"balance": "0.09"}, "0044207946000", RefusalReason.NO_CREDIT, 402,
+                     id="no-credit"),
+        pytest.param({"cabin.deposit": Decimal("0.19")}, "0044207946000",
+                     RefusalReason.DEPOSIT_EXHAUSTED, 402, id="deposit"),
+        pytest.param({"max_session_amount": Decimal("0.15")}, "0044207946000",
+                     RefusalReason.MAX_SESSION_AMOUNT, 403, id="max-session-amount"),
+        pytest.param({"cabin.max_call_seconds": 0}, "0044207946000",
+                     RefusalReason.MAX_CALL_DURATION, 403, id="max-call-duration"),
+    ]
+
+
+@pytest.mark.parametrize(("settings", "number", "reason", "code"), _refusal_cases())
+def test_each_refusal_has_its_reason_and_sip_code(sessions: sessionmaker[Session],
+                                                  clock: FakeClock, settings: dict,
+                                                  number: str, reason: RefusalReason,
+                                                  code: int) -> None:
+    settings = dict(settings)
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance=settings.pop("balance", "10"),
+                         **{k: v for k, v in settings.items() if not k.startswith("cabin.")})
+        cabin = db.get_one(Cabin, shop.cabin_ids[0])
+        for name, value in settings.items():
+            if name.startswith("cabin."):
+                setattr(cabin, name.removeprefix("cabin."), value)
+    desk = Desk.open(sessions, clock)
+    answer = desk.tracker.authorise(AuthorisationRequest("ask-1", shop.cabins[0], number,
+                                                         at=clock.now()))
+    assert not answer.allowed
+    assert (answer.reason, answer.sip_code) == (reason, code)
+    assert answer.detail
+    refused = desk.call("ask-1")
+    assert refused.state is CallState.FAILED and refused.sip_code == code
+    assert refused.hangup_reason == reason.value and refused.session_id is None
+    # Asking again gets the same answer; a PBX routing it anyway gets it cut.
+    assert desk.tracker.authorise(AuthorisationRequest("ask-1", shop.cabins[0], number)) == answer
+    desk.dial(shop.cabins[0], number, call_id="ask-1")
+    assert desk.cuts() == [Cut("ask-1", CutReason.REFUSED)]
+    assert desk.tracker.guard.calls() == []
+    desk.check_ledger(shop.callshop_id)
+
+
+def test_an_unknown_cabin_is_refused_without_a_record(sessions: sessionmaker[Session],
+                                                      clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    answer = desk.tracker.authorise(AuthorisationRequest("x", "nobody", "0044207946000"))
+    assert (answer.reason, answer.sip_code) == (RefusalReason.CABIN_UNKNOWN, 404)
+    desk.dial("nobody", "0044207946000", call_id="y")     # routed without asking
+    assert desk.cuts() == [Cut("y", CutReason.REFUSED)]
+    with sessions() as db:
+        assert db.scalars(select(Call)).all() == []
+
+
+def test_missing_buy_or_provider_rates_refuse(sessions: sessionmaker[Session],
+                                              clock: FakeClock) -> None:
+    rates = (*DEFAULT_RATES, RateRow("49", "Germany", sell="0.10", buy="0.05", provider="0"))
+    with sessions.begin() as db:
+        reseller = make_reseller(db, clock, prepaid=True, balance="5",
+                                 rates=DEFAULT_RATES)     # no provider rate for 49
+        shop = make_shop(db, clock, reseller=reseller, rates=rates)
+        other = make_shop(db, clock, rates=DEFAULT_RATES)
+        # The shop sells a destination its reseller does not sell it.
+        db.get_one(Callshop, other.callshop_id)
+    desk = Desk.open(sessions, clock)
+    no_provider = desk.tracker.authorise(AuthorisationRequest("p", shop.cabins[0],
+                                                              "004930123456"))
+    assert no_provider.reason is RefusalReason.NO_RATE and "provider" in no_provider.detail
+    assert desk.tracker.authorise(AuthorisationRequest("q", shop.cabins[0],
+                                                       "0044207946000")).allowed
+
+
+def test_authorised_rates_are_the_rates_the_call_is_billed_at(sessions: sessionmaker[Session],
+                                                              clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    answer = desk.tracker.authorise(AuthorisationRequest("c1", shop.cabins[0],
+                                                         "00212612345678", at=clock.now()))
+    assert answer.allowed and answer.sip_code == 200
+    assert answer.max_duration_s is not None and answer.max_duration_s > 600
+    desk.dial(shop.cabins[0], "00212612345678", call_id="c1")
+    desk.answer("c1")
+    clock.advance(31)
+    desk.hang_up("c1")
+    call = desk.call("c1")
+    assert (call.sell_prefix, call.destination) == ("2126", "Morocco mobile")
+    assert call.price == Decimal("1.20") * 36 / 60
+
+
+def test_credit_running_out_cuts_every_call_at_the_exact_instant(
+        any_sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    from tests.prepaid.expected import expected_cut
+    with any_sessions.begin() as db:
+        shop = make_shop(db, clock, balance="2.00", cabins=4)
+    desk = Desk.open(any_sessions, clock)
+    numbers = ["0044207946000", "0033612345678", "0012025550123", "00212612345678"]
+    calls = []
+    for cabin, number in zip(shop.cabins, numbers):
+        calls.append(desk.connect(cabin, number))
+        clock.advance(4.321)
+    stored = [desk.call(c) for c in calls]
+    expected = expected_cut([(buy_terms(c), epoch_ms(c.answered_at)) for c in stored],
+                            20_000, "EUR")
+    assert desk.tracker.next_deadline() == expected
+    desk.run_until(3600)
+    assert {c.pbx_call_id for c in desk.cuts()} == set(calls)
+    for call in (desk.call(c) for c in calls):
+        assert call.state is CallState.CUT and call.hangup_reason == "credit_exhausted"
+        assert epoch_ms(call.ended_at) == expected
+        assert call.cost == charge(buy_terms(call), talk_ms(call), "EUR").amount.amount
+        assert call.price == charge(sell_terms(call), talk_ms(call), "EUR").amount.amount
+    assert 0 <= desk.balance(shop.account_id) < Decimal("2.00")
+    # A PBX hang-up a few ms after the cut changes nothing.
+    for call_id in calls:
+        desk.tracker.handle(CallEnded(call_id, "cut", HangupBy.PBX,
+                                      at=clock.now() + timedelta(milliseconds=3)))
+    assert [desk.call(c).state for c in calls] == [CallState.CUT] * 4
+    # And a new call is refused with 402 if the rest cannot pay a first increment.
+    answer = desk.tracker.authorise(AuthorisationRequest("late", shop.cabins[0],
+                                                         "00212612345678"))
+    assert (answer.allowed, answer.sip_code) == (False, 402)
+    desk.check_ledger(shop.callshop_id)
+
+
+def test_a_top_up_during_calls_moves_the_cut_later(sessions: sessionmaker[Session],
+                                                   clock: FakeClock) -> None:
+    from cashdesk.ledger.accounts import record_topup
+    from cashdesk.ledger.kinds import TopupKind
+    from cashdesk.store.models import Account
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="1.00")
+    desk = Desk.open(sessions, clock)
+    start = epoch_ms(clock.now())
+    call_id = desk.connect(shop.cabins[0], "0044207946000")      # 0.10/min buy
+    assert desk.tracker.next_deadline() == start + 600_000
+    desk.run_until(300)
+    with sessions.begin() as db:
+        record_topup(db, clock, db.get_one(Account, shop.account_id),
+                     Money.of("0.50", "EUR"), TopupKind.CASH)
+    desk.tracker.refresh_balances([shop.account_id])
+    assert desk.tracker.next_deadline() == start + 900_000
+    assert desk.backstops()[-1].max_duration_s == 900
+    assert isinstance(desk.changes[-1], BalanceUpdated)
+    desk.run_until(3600)
+    call = desk.call(call_id)
+    assert call.state is CallState.CUT and epoch_ms(call.ended_at) == start + 900_000
+    assert desk.balance(shop.account_id) == 0
+    desk.check_ledger(shop.callshop_id)
+
+
+def test_a_prepaid_reseller_running_dry_cuts_the_calls_of_all_its_shops(
+        any_sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    with any_sessions.begin() as db:
+        reseller = make_reseller(db, clock, prepaid=True, balance="0.60")
+        shops = [make_shop(db, clock, reseller=reseller, balance="50") for _ in range(2)]
+    desk = Desk.open(any_sessions, clock)
+    start = epoch_ms(clock.now())
+    calls = [desk.connect(shop.cabins[k], "0044207946000") for shop in shops for k in (0, 1)]
+    # Four calls at the reseller's 0.05/min on 0.60: three minutes, not four.
+    assert desk.tracker.next_deadline() == start + 180_000
+    desk.run_until(3600)
+    for call_id in calls:
+        call = desk.call(call_id)
+        assert call.state is CallState.CUT and epoch_ms(call.ended_at) == start + 180_000
+        assert call.provider_cost == Decimal("0.15") and call.cost == Decimal("0.30")
+    assert desk.balance(shops[0].reseller_account_id) == Decimal(0)
+    for shop in shops:
+        assert desk.balance(shop.account_id) == Decimal("49.40")
+        desk.check_ledger(shop.callshop_id)
+
+
+def test_the_cabin_deposit_caps_the_session_including_its_ended_calls(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+        db.get_one(Cabin, shop.cabin_ids[0]).deposit = Decimal("1.00")
+    desk = Desk.open(sessions, clock)
+    first = desk.connect(shop.cabins[0], "0044207946000")       # sell 0.20/min
+    clock.advance(100)
+    desk.hang_up(first)                                         # 0.40 spent
+    start = epoch_ms(clock.now())
+    second = desk.connect(shop.cabins[0], "0044207946000")
+    desk.run_until(3600)
+    call = desk.call(second)
+    assert call.state is CallState.CUT and call.hangup_reason == "deposit_exhausted"
+    assert epoch_ms(call.ended_at) == start + 180_000            # 0.60 left: 3 minutes
+    assert call.price == Decimal("0.60")
+    other = desk.connect(shop.cabins[1], "0044207946000")       # another cabin: no cap
+    assert desk.tracker.is_live(other)
+    desk.check_ledger(shop.callshop_id)
+
+
+def test_the_maximum_call_duration_cuts_one_call(sessions: sessionmaker[Session],
+                                                 clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, max_call_seconds=600)
+        db.get_one(Cabin, shop.cabin_ids[0]).max_call_seconds = 90
+    desk = Desk.open(sessions, clock)
+    short = desk.connect(shop.cabins[0], "0044207946000")
+    long = desk.connect(shop.cabins[1], "0044207946000")
+    desk.run_until(120)
+    assert desk.call(short).state is CallState.CUT
+    assert desk.call(short).hangup_reason == "max_call_duration"
+    assert talk_ms(desk.call(short)) == 90_000
+    assert desk.tracker.is_live(long)
+    desk.run_until(600)
+    assert talk_ms(desk.call(long)) == 600_000
+
+
+def test_an_operator_can_cut_a_call(sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    call_id = desk.connect(shop.cabins[0], "0044207946000")
+    clock.advance(61)
+    assert desk.tracker.cut(call_id)
+    assert not desk.tracker.cut(call_id)
+    call = desk.call(call_id)
+    assert call.state is CallState.CUT and call.hangup_reason == "operator"
+    assert call.price == Decimal("0.40")
+    assert desk.cuts() == [Cut(call_id, CutReason.OPERATOR)]
+
+
+def test_training_calls_never_touch_a_balance(sessions: sessionmaker[Session],
+                                              clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, training=True, balance="0")
+    desk = Desk.open(sessions, clock)
+    call_id = desk.connect(shop.cabins[0], "0044207946000")
+    clock.advance(600)
+    desk.hang_up(call_id)
+    call = desk.call(call_id)
+    assert call.training and call.state is CallState.ENDED and call.price == Decimal("2.00")
+    with sessions() as db:
+        assert db.get_one(CabinSession, call.session_id).training
+    assert desk.balance(shop.account_id) == 0
+    desk.check_ledger(shop.callshop_id)
