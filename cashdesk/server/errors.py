@@ -66,6 +66,24 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class Unprocessable(ApiError):
+    """Well-formed, but the domain cannot take it (cash short of what is due, a rate
+    deck with bad lines). Context for a program (amounts, the bad lines) goes beside
+    `error` in the body: `{"error": {...}, "amount_due": "6.80", ...}`."""
+
+    status = 422
+    code = "unprocessable"
+
+    def __init__(self, message: str, *, code: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.context = context
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), **self.context}
+
+
 class TooManyAttempts(ApiError):
     status = 429
     code = "too_many_attempts"

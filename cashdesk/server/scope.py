@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from cashdesk.server.errors import NotFound
-from cashdesk.store.models import Cabin, Callshop, Rate, Tariff, User
+from cashdesk.server.errors import Invalid, NotFound
+from cashdesk.server.state import Principal
+from cashdesk.store.models import Cabin, Callshop, Rate, Tariff, Transaction, User
 
 M = TypeVar("M")
 
@@ -76,6 +77,41 @@ def buy_rate(session: Session, reseller_id: int, rate_id: int) -> Rate:
                Tariff.callshop_id.is_(None)))
     if found is None:
         raise NotFound(f"there is no buy rate {rate_id} of yours")
+    return found
+
+
+def readable_shops(principal: Principal) -> ColumnElement[bool]:
+    """A filter on `Callshop` for the shops a caller may read: a shop user's own, or
+    every shop of the caller's reseller."""
+    if principal.callshop_id is not None:
+        return Callshop.id == principal.callshop_id
+    return Callshop.reseller_id == principal.reseller_id
+
+
+def readable_shop(session: Session, principal: Principal, shop_id: int | None) -> Callshop:
+    """The one callshop a read is about. A shop's users read their own shop (naming
+    another one is a 404); a reseller reads one of its shops and must name it."""
+    if shop_id is None:
+        if principal.callshop_id is None:
+            raise Invalid("callshop_id: a reseller names the callshop to read "
+                          "(callshop_id=<id>)", field="callshop_id")
+        shop_id = principal.callshop_id
+    found = session.scalar(select(Callshop).where(Callshop.id == shop_id,
+                                                  readable_shops(principal)))
+    if found is None:
+        raise NotFound(f"there is no callshop {shop_id} of yours")
+    return found
+
+
+def shop_transaction(session: Session, principal: Principal,
+                     transaction_id: int) -> Transaction:
+    """A payment in one of the shops the caller may read."""
+    found = session.scalar(select(Transaction)
+                           .join(Callshop, Callshop.id == Transaction.callshop_id)
+                           .where(Transaction.id == transaction_id,
+                                  readable_shops(principal)))
+    if found is None:
+        raise NotFound(f"there is no transaction {transaction_id} in this callshop")
     return found
 
 
