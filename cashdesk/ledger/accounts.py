@@ -110,12 +110,10 @@ def charge_call(session: Session, clock: Clock, call: Call) -> list[AccountEntry
     cuts calls before this can happen, but the ledger still never lets a prepaid
     balance go below zero. A live call raises `CallNotFinished`.
     """
-    if call.training:
-        return []
     if not call.state.is_final:
         raise CallNotFinished(f"call {call.id} is still {call.state.value}; "
                               f"it is charged once it has ended")
-    if call.answered_at is None:
+    if call.training or call.answered_at is None:
         return []
 
     shop_account_id = session.scalar(select(Callshop.account_id)
@@ -169,9 +167,11 @@ def check_idempotency_key(key: str) -> str:
 
 
 def _owning_shop(session: Session, account: Account, callshop_id: int | None) -> int | None:
+    if callshop_id is None and account.owner is not AccountOwner.CALLSHOP:
+        return None  # a reseller's own account belongs to no shop
     owner = session.scalar(select(Callshop.id).where(Callshop.account_id == account.id))
     if callshop_id is None:
-        return owner if account.owner is AccountOwner.CALLSHOP else None
+        return owner
     if owner != callshop_id:
         raise LedgerError(f"account {account.id} is not the account of callshop {callshop_id}")
     return callshop_id

@@ -33,15 +33,15 @@ def check_currency(view: LedgerView) -> list[str]:
         errors.append(f"shop account {shop.id} is kept in {shop.currency}, "
                       f"the shop in {view.currency}")
     for entry in view.entries:
-        account = view.account(entry.account_id)
-        expected = account.currency if account is not None else view.currency
+        owner = view.account(entry.account_id)
+        expected = owner.currency if owner is not None else view.currency
         if {entry.amount.currency, entry.balance_after.currency} != {expected}:
             errors.append(f"entry {entry.id}: not in {expected}")
     for topup in view.topups:
-        account = view.account(topup.account_id)
-        if account is not None and topup.amount.currency != account.currency:
+        owner = view.account(topup.account_id)
+        if owner is not None and topup.amount.currency != owner.currency:
             errors.append(f"top-up {topup.id}: {topup.amount.currency}, "
-                          f"account kept in {account.currency}")
+                          f"account kept in {owner.currency}")
     for call in view.calls:
         if {call.price.currency, call.cost.currency, call.provider_cost.currency} != \
                 {view.currency}:
@@ -175,13 +175,13 @@ def check_one_payment_per_call(view: LedgerView) -> list[str]:
     for call in view.calls:
         if call.session_id is None:
             continue
-        cabin_session = sessions.get(call.session_id)
-        if cabin_session is None:
+        its_session = sessions.get(call.session_id)
+        if its_session is None:
             errors.append(f"call {call.id} is in unknown session {call.session_id}")
             continue
-        if cabin_session.cabin_id != call.cabin_id:
+        if its_session.cabin_id != call.cabin_id:
             errors.append(f"call {call.id} of cabin {call.cabin_id} is in session "
-                          f"{cabin_session.id} of cabin {cabin_session.cabin_id}")
+                          f"{its_session.id} of cabin {its_session.cabin_id}")
         if payments[call.session_id] and call.state.is_live:
             errors.append(f"call {call.id} is still {call.state.value} in paid session "
                           f"{call.session_id}")
@@ -314,7 +314,7 @@ def check_all(view: LedgerView) -> list[str]:
     for validator in INVARIANTS:
         try:
             found = validator(view)
-        except Exception as exc:  # a broken view (mixed currencies…) is an error too
+        except Exception as exc:  # noqa: BLE001 - a view too broken to check is an error too
             found = [f"could not check: {type(exc).__name__}: {exc}"]
         errors += [f"{validator.__name__}: {error}" for error in found]
     return errors

@@ -119,10 +119,10 @@ def test_a_retry_racing_its_first_attempt_gets_the_same_transaction(
     outcomes = race(any_engine, pay_as_desk(shop, clock, key=lambda desk: "same-key",
                                             cabin_session_id=call.session_id))
     assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
-    payments = [o.result for o in outcomes]
-    assert isinstance(payments[0], Payment) and isinstance(payments[1], Payment)
+    payments = [o.result for o in outcomes if isinstance(o.result, Payment)]
+    assert len(payments) == 2
     assert payments[0].transaction.id == payments[1].transaction.id
-    assert sorted(p.replayed for p in payments) == [False, True]  # type: ignore[union-attr]
+    assert sorted(p.replayed for p in payments) == [False, True]
     assert transactions_of(any_engine, shop) == 1
 
 

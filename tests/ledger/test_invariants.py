@@ -100,7 +100,7 @@ def with_transaction(view: LedgerView, **changes: object) -> LedgerView:
 
 
 def add(view: LedgerView, **extra: tuple[object, ...]) -> LedgerView:
-    return replace(view, **{name: getattr(view, name) + rows  # type: ignore[arg-type]
+    return replace(view, **{name: getattr(view, name) + rows
                             for name, rows in extra.items()})
 
 

@@ -52,7 +52,7 @@ def test_paying_closes_the_session_into_a_transaction(session: Session, clock: F
     assert payment.change == shop.money("1.45")
     assert not payment.replayed
     assert (transaction.amount_due, transaction.received, transaction.change) == \
-        (Decimal("3.55"), Decimal("5"), Decimal("1.45"))
+        (Decimal("3.55"), Decimal(5), Decimal("1.45"))
     assert (transaction.cabin_id, transaction.session_id, transaction.operator_id,
             transaction.shift_id, transaction.idempotency_key, transaction.created_at,
             transaction.training) == \

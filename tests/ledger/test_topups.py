@@ -44,7 +44,7 @@ def test_a_topup_credits_the_account_and_writes_an_entry(session: Session, clock
     assert topup.created_at == recorded_at  # the injected clock, not the wall
     first, second = entries(session, shop.account.id)
     assert (first.kind, first.amount, first.balance_after, first.topup_id) == \
-        (EntryKind.TOPUP, Decimal("20"), Decimal("20"), topup.id)
+        (EntryKind.TOPUP, Decimal(20), Decimal(20), topup.id)
     assert (second.amount, second.balance_after) == (Decimal("5.5"), Decimal("25.5"))
     assert check_all(load_view(session, shop.callshop.id)) == []
 
