@@ -9,6 +9,7 @@ fresh objects to act on, so an allowed DELETE cannot spoil the next identity's t
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +21,10 @@ from aiohttp import web
 from sqlalchemy import Engine, text
 
 from cashdesk.auth.roles import Permission, Role, allowed
+from cashdesk.call_state import CallState
+from cashdesk.ledger.payments import pay_cabin
+from cashdesk.ledger.sessions import attach_call
+from cashdesk.money import Money
 from cashdesk.server.api import TABLES
 from cashdesk.server.app import create_app
 from cashdesk.server.routes import (
@@ -31,7 +36,17 @@ from cashdesk.server.routes import (
 )
 from cashdesk.shops import create_buy_tariff, create_callshop
 from cashdesk.store.database import session_factory
-from cashdesk.store.models import Base, Cabin, Callshop, Rate, Reseller, Tariff, User
+from cashdesk.store.models import (
+    Base,
+    Cabin,
+    Call,
+    Callshop,
+    Invoice,
+    Rate,
+    Reseller,
+    Tariff,
+    User,
+)
 from cashdesk.users import create_user
 from tests.server.conftest import PASSWORD, Tokens, World, bearer
 
@@ -99,12 +114,49 @@ class Targets:
             currency="EUR", admin_username=f"shopadmin{n}", admin_password=PASSWORD
         ).callshop)
 
+    def payable_cabin(self) -> int:
+        """A cabin whose open session has one ended call of 1.20 EUR."""
+        cabin_id = self.cabin()
+
+        def make(session: Any) -> Call:
+            now = self.clock.now()
+            call = Call(callshop_id=self.world.shop_a, cabin_id=cabin_id,
+                        pbx_call_id=uuid.uuid4().hex, dialed_number="0033123",
+                        number="33123", destination="France", state=CallState.ENDED,
+                        started_at=now, answered_at=now, ended_at=now, billed_seconds=60,
+                        price=Decimal("1.20"), cost=Decimal("0.40"))
+            session.add(call)
+            session.flush()
+            attach_call(session, self.clock, call)
+            return call
+        self._add(make)
+        return cabin_id
+
+    def transaction(self) -> int:
+        """A payment (by admin_a) of a payable cabin, with a stored invoice PDF."""
+        cabin_id = self.payable_cabin()
+
+        def make(session: Any) -> Any:
+            payment = pay_cabin(session, self.clock, cabin=session.get_one(Cabin, cabin_id),
+                                operator=session.get_one(User, self.world.users["admin_a"]),
+                                shift=None, received=Money.of("2", "EUR"),
+                                idempotency_key=uuid.uuid4().hex)
+            invoice = Invoice(callshop_id=self.world.shop_a, sequence=next(_unique),
+                              number=f"T-{next(_unique)}", pdf=b"%PDF-1.4 sample",
+                              created_at=self.clock.now())
+            session.add(invoice)
+            session.flush()
+            payment.transaction.invoice_id = invoice.id
+            return payment.transaction
+        return self._add(make)
+
 
 @dataclass
 class Sample:
     params: dict[str, int] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    csv: str | None = None     # sent as the text/csv body instead of JSON
     # Refers to home objects (by path or by body/query): from elsewhere, a 404.
     refers_home: bool = False
 
@@ -114,6 +166,14 @@ class Sample:
 
 def _price() -> dict[str, Any]:
     return {"prefix": "33", "price_per_minute": "0.0200"}
+
+
+DECK = "prefix,destination,rate\n33,France,0.02\n44,United Kingdom,0.03\n"
+
+
+def _in_shop_a(t: Targets) -> Sample:
+    """A read of shop A's figures, naming it (a reseller must)."""
+    return Sample(query={"callshop_id": str(t.world.shop_a)}, refers_home=True)
 
 
 # One sample request per endpoint. A new endpoint without a sample fails
@@ -181,6 +241,17 @@ SAMPLES: dict[tuple[str, str], Callable[[Targets], Sample]] = {
     ("DELETE", "/buy-rates/{rate_id}"): lambda t: Sample(params={"rate_id": t.buy_rate()}),
     ("GET", "/invoice-settings"): lambda t: Sample(),
     ("PUT", "/invoice-settings"): lambda t: Sample(body={"footer": "Thank you"}),
+    ("POST", "/cabins/{cabin_id}/pay"): lambda t: Sample(
+        params={"cabin_id": t.payable_cabin()},
+        body={"received": "5.00", "idempotency_key": uuid.uuid4().hex}),
+    ("GET", "/transactions/{transaction_id}/invoice.pdf"): lambda t: Sample(
+        params={"transaction_id": t.transaction()}),
+    ("GET", "/transactions"): _in_shop_a,
+    ("GET", "/transactions/{transaction_id}"): lambda t: Sample(
+        params={"transaction_id": t.transaction()}),
+    ("GET", "/cabins/{cabin_id}/sessions"): lambda t: Sample(
+        params={"cabin_id": t.cabin()}),
+    ("GET", "/calls"): _in_shop_a,
 }
 
 
@@ -232,6 +303,13 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("DELETE", "/buy-rates/{rate_id}"): Permission.MANAGE_BUY_RATES,
     ("GET", "/invoice-settings"): Permission.MANAGE_INVOICE_SETTINGS,
     ("PUT", "/invoice-settings"): Permission.MANAGE_INVOICE_SETTINGS,
+    ("POST", "/cabins/{cabin_id}/pay"): Permission.PAY_CABIN,
+    # The till prints or reprints a payment's invoice: the cashier's permission.
+    ("GET", "/transactions/{transaction_id}/invoice.pdf"): Permission.VIEW_CABIN_HISTORY,
+    ("GET", "/transactions"): Permission.VIEW_TRANSACTIONS,
+    ("GET", "/transactions/{transaction_id}"): Permission.VIEW_TRANSACTIONS,
+    ("GET", "/cabins/{cabin_id}/sessions"): Permission.VIEW_CABIN_HISTORY,
+    ("GET", "/calls"): Permission.VIEW_CALL_HISTORY,
 }
 
 
@@ -325,9 +403,14 @@ async def test_permission_matrix(route, client, sqlite_engine, clock, world, tok
         token = _token(tokens, identity)
         path = route.path.format(**sample.params)
         before = fingerprint(sqlite_engine)
-        response = await client.request(route.method, path, params=sample.query,
-                                         json=sample.body,
-                                         headers=bearer(token) if token else {})
+        headers = bearer(token) if token else {}
+        if sample.csv is not None:
+            response = await client.request(route.method, path, params=sample.query,
+                                             data=sample.csv.encode(),
+                                             headers={**headers, "Content-Type": "text/csv"})
+        else:
+            response = await client.request(route.method, path, params=sample.query,
+                                             json=sample.body, headers=headers)
         expected = expected_status(route, identity, sample)
         if response.status != expected:
             wrong.append(f"{identity.name}: {response.status} (expected {expected}) "

@@ -10,11 +10,14 @@ from cashdesk.server import auth
 from cashdesk.server.api import (
     buy_tariffs,
     cabins,
+    call_history,
     invoice_settings,
     meta,
+    payments,
     rates,
     shops,
     tariffs,
+    transactions,
     users,
 )
 from cashdesk.server.routes import RouteTable
@@ -29,4 +32,7 @@ TABLES: tuple[RouteTable, ...] = (
     rates.routes,
     buy_tariffs.routes,
     invoice_settings.routes,
+    payments.routes,
+    transactions.routes,
+    call_history.routes,
 )
