@@ -1,0 +1,133 @@
+"""The asyncio edge: a bridge on the loop, the tracker on its writer thread, the timer."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cashdesk.call_state import CallState
+from cashdesk.calls.changes import CallUpdated, Change
+from cashdesk.calls.service import CallService
+from cashdesk.clock import FakeClock
+from cashdesk.pbx.bridge import (
+    AuthorisationRequest,
+    BridgeListener,
+    CutReason,
+    LiveCall,
+    PbxBridge,
+)
+from cashdesk.pbx.events import CallAnswered, CallRinging, CallStarted
+from cashdesk.prepaid.runner import DeadlineRunner
+from cashdesk.prepaid.timeline import epoch_ms
+from tests.calls.factories import Desk, make_shop
+
+UK = "0044207946000"
+
+
+class FakeBridge(PbxBridge):
+    name = "fake"
+
+    def __init__(self, live: list[LiveCall] | None = None) -> None:
+        super().__init__()
+        self.live = live or []
+        self.cuts: list[tuple[str, CutReason]] = []
+        self.backstops: list[tuple[str, int]] = []
+        self.started = self.stopped = False
+
+    async def async_start(self) -> None:
+        self.started = True
+
+    async def async_stop(self) -> None:
+        self.stopped = True
+
+    async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
+        self.cuts.append((pbx_call_id, reason))
+
+    async def set_backstop(self, pbx_call_id: str, max_duration_s: int) -> None:
+        self.backstops.append((pbx_call_id, max_duration_s))
+
+    async def list_live_calls(self) -> list[LiveCall]:
+        return list(self.live)
+
+    @property
+    def port(self) -> BridgeListener:
+        return self.listener
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def test_runner_fires_when_the_clock_reaches_the_deadline(clock: FakeClock) -> None:
+    deadline = epoch_ms(clock.now()) + 5_000
+    fired: list[int] = []
+
+    async def next_deadline() -> int | None:
+        return None if fired else deadline
+
+    async def fire() -> None:
+        fired.append(epoch_ms(clock.now()))
+
+    runner = DeadlineRunner(clock, next_deadline, fire)
+    runner.start()
+    await asyncio.sleep(0.02)
+    assert fired == []
+    clock.advance(5)                     # the fake clock jumps; the runner is told
+    runner.wake()
+    await eventually(lambda: bool(fired))
+    assert fired == [deadline] and runner.fired == 1
+    await runner.stop()
+
+
+async def test_a_call_through_the_service(sessions: sessionmaker[Session],
+                                          clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="1.00")
+    desk = Desk.open(sessions, clock)
+    published: list[tuple[Change, str]] = []
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge],
+                          publish=lambda c: published.append((c, threading.current_thread().name)))
+    await service.async_start()
+    assert bridge.started
+
+    port = bridge.port
+    answer = await port.async_authorise(AuthorisationRequest("c1", shop.cabins[0], UK,
+                                                             at=clock.now()))
+    assert answer.allowed and answer.max_duration_s == 600
+    for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
+                  CallRinging("c1", at=clock.now()), CallAnswered("c1", at=clock.now())):
+        port.on_event(event)
+    await eventually(lambda: bridge.backstops == [("c1", 600)])
+    # Changes arrive on the event loop's thread, never the writer's.
+    assert {thread for _, thread in published} == {threading.current_thread().name}
+
+    clock.advance(600)
+    service.runner.wake()
+    await eventually(lambda: bridge.cuts == [("c1", CutReason.CREDIT_EXHAUSTED)])
+    await eventually(lambda: any(isinstance(c, CallUpdated) and c.call.state is CallState.CUT
+                                 for c, _ in published))
+    assert desk.call("c1").state is CallState.CUT
+    await service.async_stop()
+    assert bridge.stopped
+    desk.check_ledger(shop.callshop_id)
+
+
+async def test_start_reconciles_with_the_pbx(sessions: sessionmaker[Session],
+                                             clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge([LiveCall("stray", "nobody", UK, clock.now(), clock.now())])
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    await eventually(lambda: bridge.cuts == [("stray", CutReason.UNKNOWN_CALL)])
+    assert await service.async_cut("stray") is False
+    await service.async_stop()
+    assert shop.callshop_id
