@@ -252,6 +252,16 @@ SAMPLES: dict[tuple[str, str], Callable[[Targets], Sample]] = {
     ("GET", "/cabins/{cabin_id}/sessions"): lambda t: Sample(
         params={"cabin_id": t.cabin()}),
     ("GET", "/calls"): _in_shop_a,
+    ("POST", "/callshops/{shop_id}/topups"): lambda t: Sample(
+        params={"shop_id": t.shop()},
+        body={"amount": "50.00", "kind": "cash", "idempotency_key": uuid.uuid4().hex}),
+    ("GET", "/topups"): _in_shop_a,
+    ("GET", "/callshops/{shop_id}/topups"): lambda t: Sample(
+        params={"shop_id": t.world.shop_a}),
+    ("GET", "/balance"): _in_shop_a,
+    ("GET", "/history/money"): _in_shop_a,
+    ("GET", "/dashboard"): _in_shop_a,
+    ("GET", "/profit"): _in_shop_a,
 }
 
 
@@ -310,6 +320,13 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("GET", "/transactions/{transaction_id}"): Permission.VIEW_TRANSACTIONS,
     ("GET", "/cabins/{cabin_id}/sessions"): Permission.VIEW_CABIN_HISTORY,
     ("GET", "/calls"): Permission.VIEW_CALL_HISTORY,
+    ("POST", "/callshops/{shop_id}/topups"): Permission.RECORD_TOPUP,
+    ("GET", "/topups"): Permission.VIEW_TOPUPS,
+    ("GET", "/callshops/{shop_id}/topups"): Permission.VIEW_TOPUPS,
+    ("GET", "/balance"): Permission.VIEW_BALANCE,
+    ("GET", "/history/money"): Permission.VIEW_TRANSACTIONS,
+    ("GET", "/dashboard"): Permission.VIEW_DASHBOARD,
+    ("GET", "/profit"): Permission.VIEW_PROFIT,
 }
 
 

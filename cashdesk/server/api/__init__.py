@@ -11,12 +11,15 @@ from cashdesk.server.api import (
     buy_tariffs,
     cabins,
     call_history,
+    dashboard,
     invoice_settings,
     meta,
     payments,
+    profit,
     rates,
     shops,
     tariffs,
+    topups,
     transactions,
     users,
 )
@@ -35,4 +38,7 @@ TABLES: tuple[RouteTable, ...] = (
     payments.routes,
     transactions.routes,
     call_history.routes,
+    topups.routes,
+    dashboard.routes,
+    profit.routes,
 )
