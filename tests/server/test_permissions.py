@@ -262,6 +262,13 @@ SAMPLES: dict[tuple[str, str], Callable[[Targets], Sample]] = {
     ("GET", "/history/money"): _in_shop_a,
     ("GET", "/dashboard"): _in_shop_a,
     ("GET", "/profit"): _in_shop_a,
+    ("POST", "/tariffs/{tariff_id}/import"): lambda t: Sample(
+        params={"tariff_id": t.tariff()}, csv=DECK),
+    ("GET", "/tariffs/{tariff_id}/export"): lambda t: Sample(params={"tariff_id": t.tariff()}),
+    ("POST", "/cabins/{cabin_id}/rates/import"): lambda t: Sample(
+        params={"cabin_id": t.cabin()}, csv=DECK),
+    ("GET", "/cabins/{cabin_id}/rates/export"): lambda t: Sample(
+        params={"cabin_id": t.cabin()}),
 }
 
 
@@ -327,6 +334,10 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("GET", "/history/money"): Permission.VIEW_TRANSACTIONS,
     ("GET", "/dashboard"): Permission.VIEW_DASHBOARD,
     ("GET", "/profit"): Permission.VIEW_PROFIT,
+    ("POST", "/tariffs/{tariff_id}/import"): Permission.MANAGE_SELL_RATES,
+    ("GET", "/tariffs/{tariff_id}/export"): Permission.VIEW_SELL_RATES,
+    ("POST", "/cabins/{cabin_id}/rates/import"): Permission.MANAGE_SELL_RATES,
+    ("GET", "/cabins/{cabin_id}/rates/export"): Permission.VIEW_SELL_RATES,
 }
 
 

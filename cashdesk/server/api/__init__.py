@@ -16,6 +16,7 @@ from cashdesk.server.api import (
     meta,
     payments,
     profit,
+    rate_decks,
     rates,
     shops,
     tariffs,
@@ -41,4 +42,5 @@ TABLES: tuple[RouteTable, ...] = (
     topups.routes,
     dashboard.routes,
     profit.routes,
+    rate_decks.routes,
 )
