@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from cashdesk.store.database import session_factory
 from cashdesk.store.models import Callshop, Shift
+from tests.server.conftest import bearer
 from tests.server.ledger_rows import At, add_cabin, add_call, pay, top_up
 
 API = "/api/v1"
@@ -94,6 +95,7 @@ async def test_today_operators_on_shift_and_sales_per_operator(client, world, to
     assert status == 200
     assert body["operators_on_shift"] == [{
         "shift_id": shift.id, "opened_at": shift.opened_at.isoformat(),
+        "logged_in_until": "2026-01-05T21:00:00+00:00",
         "operator": {"id": world.users["operator_a"], "username": "operator_a",
                      "display_name": "operator_a"},
         "payments": 1, "sales": "9.0000"}]  # the training payment is practice
@@ -106,6 +108,18 @@ async def test_today_operators_on_shift_and_sales_per_operator(client, world, to
                       "display_name": "operator_a"}, "payments": 4, "sales": "15.0000"}]
     assert [p["amount_due"] for p in body["top_payments"]] == \
         ["9.0000", "3.0000", "2.0000", "1.0000"]
+
+
+async def test_a_shift_whose_logins_all_expired_is_not_on_the_till(client, world, tokens,
+                                                                  clock):
+    tokens.mint("operator_a")
+    status, body = await dashboard(client, tokens)
+    assert status == 200
+    assert [s["operator"]["username"] for s in body["operators_on_shift"]] == ["operator_a"]
+    clock.advance(13 * 3600)  # the login expired without a logout: the shift is still open
+    response = await client.get(f"{API}/dashboard", headers=bearer(tokens.mint("admin_a")))
+    assert response.status == 200
+    assert (await response.json())["operators_on_shift"] == []
 
 
 async def test_top_five_and_the_admins_share(client, world, tokens, sqlite_engine, clock):

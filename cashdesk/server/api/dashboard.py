@@ -33,7 +33,16 @@ from cashdesk.server.routes import Ctx, RouteTable
 from cashdesk.server.schema import Int, ListOf, MoneyText, Obj, Str, Timestamp
 from cashdesk.server.state import Principal
 from cashdesk.server.wire import money, timestamp
-from cashdesk.store.models import Cabin, Call, Callshop, Invoice, Shift, Transaction, User
+from cashdesk.store.models import (
+    AuthToken,
+    Cabin,
+    Call,
+    Callshop,
+    Invoice,
+    Shift,
+    Transaction,
+    User,
+)
 
 routes = RouteTable("dashboard")
 
@@ -55,9 +64,10 @@ DASHBOARD = Obj({
         "shift_id": Int(),
         "operator": OPERATOR,
         "opened_at": Timestamp(),
+        "logged_in_until": Timestamp("when the latest of their logins expires"),
         "payments": Int("payments taken on this shift"),
         "sales": MoneyText(),
-    }), "operators logged in now: every open shift"),
+    }), "operators logged in now: open shifts with a login that has not expired"),
     "today": Obj({
         "since": Timestamp(),
         "until": Timestamp(),
@@ -116,7 +126,7 @@ def dashboard_of(session: Session, principal: Principal, now: datetime,
     return {
         "period": period.json(),
         "currency": currency,
-        "operators_on_shift": _on_shift(session, shop),
+        "operators_on_shift": _on_shift(session, shop, now),
         "today": {"since": timestamp(today_since), "until": timestamp(today_until),
                   "payments": today_payments, "sales": money(today_sales, currency),
                   "calls": int(calls), "answered_calls": int(answered),
@@ -127,24 +137,32 @@ def dashboard_of(session: Session, principal: Principal, now: datetime,
     }
 
 
-def _on_shift(session: Session, shop: Callshop) -> list[dict[str, Any]]:
+def _on_shift(session: Session, shop: Callshop, now: datetime) -> list[dict[str, Any]]:
+    # An open shift whose logins have all expired is not someone at the till now.
+    logins = (select(AuthToken.shift_id, func.max(AuthToken.expires_at).label("until"))
+              .where(AuthToken.callshop_id == shop.id, AuthToken.shift_id.is_not(None),
+                     AuthToken.revoked_at.is_(None), AuthToken.expires_at > now)
+              .group_by(AuthToken.shift_id).subquery())
     taken = (select(Transaction.shift_id, func.count().label("payments"),
                     func.sum(Transaction.amount_due).label("sales"))
              .where(Transaction.callshop_id == shop.id, Transaction.training.is_(False),
                     Transaction.shift_id.is_not(None))
              .group_by(Transaction.shift_id).subquery())
     rows = session.execute(
-        select(Shift, User.username, User.display_name, taken.c.payments, taken.c.sales)
+        select(Shift, User.username, User.display_name, taken.c.payments, taken.c.sales,
+               logins.c.until)
         .join(User, User.id == Shift.operator_id)
+        .join(logins, logins.c.shift_id == Shift.id)
         .outerjoin(taken, taken.c.shift_id == Shift.id)
         .where(Shift.callshop_id == shop.id, Shift.closed_at.is_(None))
         .order_by(Shift.opened_at, Shift.id))
     return [{"shift_id": shift.id,
              "operator": operator_json(shift.operator_id, username, display_name),
              "opened_at": timestamp(shift.opened_at),
+             "logged_in_until": timestamp(until),
              "payments": int(payments or 0),
              "sales": money(sales if sales is not None else Decimal(0), shop.currency)}
-            for shift, username, display_name, payments, sales in rows]
+            for shift, username, display_name, payments, sales, until in rows]
 
 
 def _top_payments(session: Session, shop: Callshop, period: Period) -> list[dict[str, Any]]:
