@@ -43,7 +43,7 @@ from cashdesk.money import Money
 from cashdesk.server import scope
 from cashdesk.server.errors import Conflict, Invalid, NotFound, Unprocessable
 from cashdesk.server.routes import Ctx, RouteTable
-from cashdesk.server.schema import Bool, Int, MoneyText, Obj, Str
+from cashdesk.server.schema import Bool, Int, MoneyText, Obj, Str, Timestamp
 from cashdesk.server.state import Principal
 from cashdesk.server.wire import money, timestamp
 from cashdesk.store.models import (
@@ -84,7 +84,7 @@ PAID = Obj({
     "received": MoneyText(),
     "change": MoneyText("received − due, to hand back"),
     "currency": Str(),
-    "created_at": Str(),
+    "created_at": Timestamp(),
     "operator_id": Int(),
     "shift_id": Int(nullable=True),
     "training": Bool(),

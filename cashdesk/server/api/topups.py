@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cashdesk.auth.roles import Permission
 from cashdesk.clock import Clock
-from cashdesk.ledger.accounts import record_topup
+from cashdesk.ledger.accounts import lock_account, record_topup
 from cashdesk.ledger.errors import InsufficientCredit, InvalidAmount, LedgerError, TopupConflict
 from cashdesk.ledger.kinds import TopupKind
 from cashdesk.money import Money
@@ -98,7 +98,9 @@ def topup_json(row: Any, currency: str) -> dict[str, Any]:
 def record(session: Session, clock: Clock, principal: Principal, shop_id: int,
            body: dict[str, Any]) -> dict[str, Any]:
     shop = scope.reseller_shop(session, principal.reseller_id, shop_id)
-    account = session.get_one(Account, shop.account_id)
+    # Locked before the key is looked up, so a concurrent retry waits for the first
+    # and then knows it is one (record_topup takes the same lock again, harmlessly).
+    account = lock_account(session, shop.account_id)
     key = body["idempotency_key"]
     seen = session.scalar(select(Topup.id).where(Topup.account_id == account.id,
                                                  Topup.idempotency_key == key))
