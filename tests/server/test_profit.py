@@ -28,6 +28,10 @@ def utc(*args: int) -> datetime:
 
 @pytest.fixture
 def trading(sqlite_engine, world):
+    return trade(sqlite_engine, world)
+
+
+def trade(engine: Engine, world) -> dict[str, int]:
     """Three days in shop A (Paris time, UTC+1 in January), two cabins, two people:
 
     Jan 3 22:30 UTC (Jan 3 23:30 Paris) France 1.20/0.50 + UK 0.80/0.30, paid by the
@@ -38,7 +42,6 @@ def trading(sqlite_engine, world):
     Jan 5 08:30 Spain 0.75/0.35 charged, not paid yet;
     a training call and payment on Jan 4 (practice: counts for nothing).
     """
-    engine = sqlite_engine
     with session_factory(engine).begin() as session:
         session.get_one(Callshop, world.shop_a).timezone = "Europe/Paris"
     top_up(engine, At(utc(2026, 1, 1)), world.shop_a, "100")
