@@ -91,7 +91,10 @@ async def test_the_same_key_twice_is_one_payment_and_the_same_answer(client, wor
     other = await client.post(pay_path(cabin), headers=tokens.headers("operator_a"),
                               json={"received": "9.00", "idempotency_key": "retry-me"})
     assert other.status == 409
-    assert (await other.json())["error"]["code"] == "payment_conflict"
+    error = (await other.json())["error"]
+    assert error["code"] == "payment_conflict"
+    assert error["message"] == ("the idempotency key 'retry-me' was already used to pay "
+                                "€5.00 for another cabin or amount")
 
 
 async def test_short_cash_is_422_showing_both_amounts(client, world, tokens, sqlite_engine,
@@ -192,7 +195,8 @@ async def test_two_desks_naming_the_session_get_a_payment_conflict(
     error = (await loser.json())["error"]
     assert error["code"] == "payment_conflict"
     assert "already paid by another payment" in error["message"]
-    assert len(transactions(sqlite_engine)) == 1
+    [paid] = transactions(sqlite_engine)
+    assert f"transaction {paid.id}" in error["message"]
 
 
 @pytest.mark.pg

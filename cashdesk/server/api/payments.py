@@ -182,9 +182,10 @@ def pay(session: Session, clock: Clock, principal: Principal, shop_id: int, cabi
     except InsufficientCash as exc:
         due = _due(session, cabin, body.get("session_id"))
         raise Unprocessable(
-            f"{exc}; ask for {(due - received).format(shop.locale)} more" if due else str(exc),
+            f"{exc}; ask for {(due - received).format(shop.locale)} more"
+            if due is not None else str(exc),
             code="insufficient_cash",
-            amount_due=money(due.amount, shop.currency) if due else None,
+            amount_due=money(due.amount, shop.currency) if due is not None else None,
             received=money(received.amount, shop.currency)) from None
     except CallStillLive as exc:
         raise PaymentRefused(str(exc), code="call_still_live") from None
@@ -192,8 +193,12 @@ def pay(session: Session, clock: Clock, principal: Principal, shop_id: int, cabi
         raise PaymentRefused(f"{exc}{_last_payment(session, cabin, shop.locale)}",
                              code="nothing_to_pay") from None
     except PaymentConflict as exc:
-        raise PaymentRefused(f"{exc}{_last_payment(session, cabin, shop.locale)}",
-                             code="payment_conflict") from None
+        # Lost a race for the session (rather than reusing a key): say who won.
+        raced = session.scalar(select(Transaction.id).where(
+            Transaction.callshop_id == shop.id,
+            Transaction.idempotency_key == body["idempotency_key"])) is None
+        context = _last_payment(session, cabin, shop.locale) if raced else ""
+        raise PaymentRefused(f"{exc}{context}", code="payment_conflict") from None
     except InvalidPayment as exc:
         raise PaymentRefused(str(exc), code="invalid_payment") from None
     except InvalidAmount as exc:
