@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cashdesk.cli import init, kamailio_config, rates, serve
+from cashdesk.cli import asterisk_config, init, kamailio_config, rates, serve
 from cashdesk.cli.common import CliError
 
 
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cashdesk-server",
                                      description="Callshop cash desk sync server")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (init, rates, serve, kamailio_config):
+    for module in (init, rates, serve, kamailio_config, asterisk_config):
         module.register(subparsers)
     return parser
 
