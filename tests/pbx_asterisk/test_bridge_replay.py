@@ -120,6 +120,13 @@ async def test_cut_by_the_cash_desk(replay: ReplayFactory, seed: int | None) -> 
     await run.bridge.cut("1795646255.2", CutReason.CREDIT_EXHAUSTED)
     (hangup,) = run.peer.sent_actions("Hangup")
     assert (hangup["Channel"], hangup["Cause"]) == ("Local/200@lab-00000001;2", "16")
+    (login,) = run.peer.sent_actions("Login")
+    assert (login["Username"], login["Secret"]) == ("lab", "labsecret")
+    # The recorded answers went back under the bridge's own ActionIDs, and were matched.
+    assert run.peer.mapped == {"dial_bridge_hangup_caller-1": login["ActionID"],
+                               "dial_bridge_hangup_caller-3": run.peer.sent_actions(
+                                   "CoreShowChannels")[-1]["ActionID"],
+                               "dial_bridge_hangup_caller-5": hangup["ActionID"]}
     await run.peer.reached("Logoff")
     started, answered, ended = run.listener.events
     assert isinstance(ended, CallEnded)
