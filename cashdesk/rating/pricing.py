@@ -211,6 +211,12 @@ def price(terms: RateTerms, billed_seconds: int, currency: str) -> Money:
     return _money(_price_sub_units(terms, billed_seconds, _minor_sub_units(currency)), currency)
 
 
+def price_sub_units(terms: RateTerms, billed_seconds: int, currency: str) -> int:
+    """`price()` as its integer of 1/10000 units, without building a `Money`: the
+    prepaid guard prices thousands of candidate durations per search."""
+    return _price_sub_units(terms, billed_seconds, _minor_sub_units(currency))
+
+
 def reference_price(terms: RateTerms, billed_seconds: int, currency: str) -> Money:
     """The price by its definition, in `Decimal`: the exact amount, then
     `Money.rounded()`'s rounding (half-up to the minor unit). Slow; for checking."""
