@@ -80,6 +80,11 @@ ORPHAN_TTL_MS = 30_000
 FINISHED_MEMORY = 20_000
 #: An authorisation whose call never started is forgotten after this long.
 AUTHORISATION_TTL_MS = 180_000
+#: Backstop updates go out at most this often (ms). Each needs the exact cut instant
+#: of every budget that changed, and under load (hundreds of calls, dozens of new ones
+#: a second) searching after every single event would cost more than all the rest;
+#: a backstop only matters if the server dies, and 200 ms late is still a backstop.
+BACKSTOP_INTERVAL_MS = 200
 
 _ORDER = {EventKind.STARTED: 0, EventKind.RINGING: 1, EventKind.ANSWERED: 2,
           EventKind.FAILED: 3, EventKind.ENDED: 4}
@@ -140,6 +145,8 @@ class CallTracker:
         self._orphans: dict[str, list[tuple[int, PbxEvent]]] = {}
         # `ended` seen before `answered`: waits for it (reordered), or ORPHAN_TTL_MS.
         self._early_ends: dict[str, tuple[int, CallEnded]] = {}
+        # When backstop updates may next go out (see BACKSTOP_INTERVAL_MS).
+        self._backstops_due = 0
 
     # ------------------------------------------------------------------ start-up --
     def load(self) -> int:
@@ -184,11 +191,18 @@ class CallTracker:
 
     def handle(self, event: PbxEvent) -> None:
         """Apply one PBX event (see the module doc for duplicates and ordering)."""
+        self.handle_many((event,))
+
+    def handle_many(self, events: Iterable[PbxEvent]) -> None:
+        """Apply events in order in one transaction: under load the server hands over
+        whatever queued up meanwhile, so one commit (one fsync on SQLite) and one
+        round of backstop updates serve them all."""
         outbox = _Outbox()
         with self._transaction(outbox) as db:
             self._fire_due(db, outbox)
             self._prune(db, outbox)
-            self._apply(db, outbox, event)
+            for event in events:
+                self._apply(db, outbox, event)
 
     def _apply(self, db: Session, outbox: _Outbox, event: PbxEvent) -> None:
         key = event.pbx_call_id
@@ -218,8 +232,13 @@ class CallTracker:
 
     # -------------------------------------------------------------------- time ----
     def next_deadline(self) -> int | None:
-        """The next instant (epoch ms) `on_time` has work: a cut, a hold expiring."""
-        return self.guard.next_deadline()
+        """The next instant (epoch ms) `on_time` has work: a cut, a hold expiring,
+        backstop updates held back (see `BACKSTOP_INTERVAL_MS`)."""
+        deadline = self.guard.next_deadline()
+        if self.guard.has_stale_backstops():
+            due = self._backstops_due
+            deadline = due if deadline is None else min(deadline, due)
+        return deadline
 
     def next_deadline_at(self) -> datetime | None:
         deadline = self.next_deadline()
@@ -569,8 +588,11 @@ class CallTracker:
             self._describe(db, outbox)
         for change in outbox.changes:
             self.on_change(change)
-        for call, seconds in self.guard.backstops():
-            outbox.commands.append(SetBackstop(call, seconds))
+        now = self._now_ms()
+        if self.guard.has_stale_backstops() and now >= self._backstops_due:
+            self._backstops_due = now + BACKSTOP_INTERVAL_MS
+            for call, seconds in self.guard.backstops():
+                outbox.commands.append(SetBackstop(call, seconds))
         for command in outbox.commands:
             self.on_command(command)
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cashdesk.money import minor_unit_sub_units
-from cashdesk.rating.pricing import RateTerms, billed_seconds, charge, price
+from cashdesk.rating.pricing import RateTerms, billed_seconds, charge, price_sub_units
 
 _MS_PER_MINUTE = 60_000
 # Meters of long 1/1 calls see thousands of distinct billed-second values; only the
@@ -66,7 +66,7 @@ class Meter:
         if units is None:
             if len(prices) >= _PRICE_MEMO_LIMIT:
                 prices.clear()
-            units = prices[seconds] = price(self.terms, seconds, self.currency).sub_units
+            units = prices[seconds] = price_sub_units(self.terms, seconds, self.currency)
         return units
 
     def reserved(self, t_ms: int) -> int:
@@ -79,7 +79,10 @@ class Meter:
         duration = t_ms - answered
         if duration <= self._grace_ms:
             return self.first
-        return self._price(billed_seconds(self.terms, duration))
+        seconds = billed_seconds(self.terms, duration)
+        # The memo inline: this runs thousands of times per search.
+        units = self._prices.get(seconds)
+        return units if units is not None else self._price(seconds)
 
     def final(self, end_ms: int) -> int:
         """What the call costs at this budget if it ends at `end_ms` (sub-units):
@@ -122,7 +125,8 @@ class SearchStats:
 
 
 def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
-                       stats: list[SearchStats] | None = None) -> int | None:
+                       stats: list[SearchStats] | None = None, *,
+                       lo_hint: int | None = None, hi_hint: int | None = None) -> int | None:
     """The last millisecond T at which the meters' total reservation still fits in
     `limit` sub-units — cut at T, bill up to T — or None if it always fits.
 
@@ -130,6 +134,10 @@ def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
     restart): billing up to it is still what keeps the budget whole. When even the
     earliest answer instant does not fit, that instant is returned (calls cut there
     cost nothing); when only unanswered calls hold more than the limit, `now_ms`.
+
+    Hints narrow the search after a small change: `lo_hint` an instant known to fit
+    (the previous T, after a call ended), `hi_hint` one known not to (the previous
+    T + 1, after a call was added). Each is checked, and ignored if wrong.
     """
     running: list[Meter] = []
     starts: list[int] = []
@@ -146,10 +154,10 @@ def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
 
     evaluations = 0
 
-    def total(t: int) -> int:
+    def at(t: int) -> list[int]:
         nonlocal evaluations
         evaluations += len(running)
-        return held + sum(m.reserved(t) for m in running)
+        return [m.reserved(t) for m in running]
 
     floor = min(starts)
     rate_sum = sum(m.terms.rate_sub_units for m in running)
@@ -157,31 +165,44 @@ def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
         # Free minutes: every reservation stops growing once its first increment
         # starts, so the total is bounded and reached right after the last grace.
         hi = max(start + m.terms.grace_ms for m, start in zip(running, starts)) + 1
-        if total(hi) <= limit:
+        at_hi = at(hi)
+        if held + sum(at_hi) <= limit:
             _record(stats, len(running), evaluations, 0, 0)
             return None
         lo = floor
     else:
         scaled_limit = _MS_PER_MINUTE * limit
-        lower = _MS_PER_MINUTE * held + sum(m._lower_offset(start) for m, start in zip(running, starts))
+        lower = _MS_PER_MINUTE * held + sum(m._lower_offset(start)
+                                            for m, start in zip(running, starts))
         # Σ lower lines > limit from this instant on, hence R(hi) > limit.
         hi = max(floor + 1, (scaled_limit - lower) // rate_sum + 1)
-        upper = _MS_PER_MINUTE * held + sum(m._upper_offset(start) for m, start in zip(running, starts))
+        upper = _MS_PER_MINUTE * held + sum(m._upper_offset(start)
+                                            for m, start in zip(running, starts))
         # Σ upper lines ≤ limit up to this instant (valid once every call is answered).
         candidate = (scaled_limit - upper) // rate_sum
         lo = candidate if max(starts) <= candidate < hi else floor
+        at_hi = None
+        if hi_hint is not None and lo < hi_hint < hi:
+            hinted = at(hi_hint)
+            if held + sum(hinted) > limit:
+                hi, at_hi = hi_hint, hinted
+        if at_hi is None:
+            at_hi = at(hi)
+    at_lo = None
+    if lo_hint is not None and lo < lo_hint < hi:
+        hinted = at(lo_hint)
+        if held + sum(hinted) <= limit:
+            lo, at_lo = lo_hint, hinted
+    if at_lo is None:
+        at_lo = at(lo)
+        if lo == floor and held + sum(at_lo) > limit:
+            # Not even the earliest answer fits (the limit was lowered under the calls).
+            _record(stats, len(running), evaluations, 0, 0)
+            return floor
     window = hi - lo
 
-    at_lo = [m.reserved(lo) for m in running]
-    evaluations += len(running)
-    if lo == floor and held + sum(at_lo) > limit:
-        # Not even the earliest answer fits (the limit was lowered under the calls).
-        _record(stats, len(running), evaluations, 0, 0)
-        return floor
     # Binary search keeping, for each meter still able to step inside [lo, hi], its
     # reservation at both ends; R(lo) ≤ limit < R(hi) throughout.
-    at_hi = [m.reserved(hi) for m in running]
-    evaluations += len(running)
     fixed = held
     active: list[tuple[Meter, int, int]] = []
     for meter, low, high in zip(running, at_lo, at_hi):
@@ -213,6 +234,33 @@ def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
         active = still
     _record(stats, len(running), evaluations, iterations, window)
     return lo
+
+
+def earliest_possible_instant(meters: Iterable[Meter], limit: int,
+                              now_ms: int) -> int | None:
+    """A lower bound of `exhaustion_instant`, from the straight lines alone (no meter
+    evaluated, so cheap): the exact instant is None or not before it. The timer may
+    wake at this bound; the exact instant is searched only then."""
+    held = 0
+    rate_sum = 0
+    upper = 0
+    floor: int | None = None
+    latest = 0
+    for meter in meters:
+        start = meter.answered_ms
+        if start is None:
+            held += meter.first
+            continue
+        rate_sum += meter.terms.rate_sub_units
+        upper += meter._upper_offset(start)
+        floor = start if floor is None else min(floor, start)
+        latest = max(latest, start)
+    if floor is None:
+        return None if held <= limit else now_ms
+    if rate_sum == 0:
+        return floor
+    candidate = (_MS_PER_MINUTE * (limit - held) - upper) // rate_sum
+    return candidate if candidate >= latest else floor
 
 
 def _record(stats: list[SearchStats] | None, meters: int, evaluations: int, iterations: int,

@@ -28,7 +28,12 @@ from enum import StrEnum
 
 from cashdesk.clock import Clock
 from cashdesk.pbx.bridge import CutReason, RefusalReason, backstop_seconds
-from cashdesk.prepaid.budget import Meter, SearchStats, exhaustion_instant
+from cashdesk.prepaid.budget import (
+    Meter,
+    SearchStats,
+    earliest_possible_instant,
+    exhaustion_instant,
+)
 from cashdesk.prepaid.timeline import epoch_ms
 from cashdesk.rating.pricing import RateTerms
 
@@ -85,16 +90,8 @@ class GuardCut:
 
 
 class _Budget:
-    __slots__ = (
-        "_fresh",
-        "_instant",
-        "currency",
-        "cut_reason",
-        "key",
-        "limit",
-        "meters",
-        "refusal",
-    )
+    __slots__ = ("_bound", "_bound_fresh", "_fresh", "_hi_hint", "_instant", "_lo_hint",
+                 "currency", "cut_reason", "key", "limit", "meters", "refusal")
 
     def __init__(self, key: BudgetKey, currency: str, limit: int, cut_reason: CutReason,
                  refusal: RefusalReason) -> None:
@@ -106,18 +103,67 @@ class _Budget:
         self.meters: dict[str, Meter] = {}
         self._instant: int | None = None
         self._fresh = False
+        # Bounds on the next instant, from the last one known and the kind of changes
+        # since (see `touch`): the next search starts from a window this narrow.
+        self._lo_hint: int | None = None
+        self._hi_hint: int | None = None
+        self._bound: int | None = None
+        self._bound_fresh = False
 
-    def touch(self) -> None:
+    def touch(self, earlier: bool | None) -> None:
+        """The budget changed. `earlier`: True if its instant can only have moved
+        earlier (a call added or answered, the limit lowered), False if only later (a
+        call gone, the limit raised), None if unknown."""
+        known = self._instant if self._fresh else None
+        if earlier is True:
+            if known is not None:
+                self._hi_hint = known + 1
+            self._lo_hint = None
+        elif earlier is False:
+            if known is not None:
+                self._lo_hint = known
+            self._hi_hint = None
+        else:
+            self._lo_hint = self._hi_hint = None
         self._fresh = False
+        self._bound_fresh = False
 
     def instant(self, now_ms: int, stats: list[SearchStats] | None) -> int | None:
         if not self._fresh:
-            self._instant = exhaustion_instant(self.meters.values(), self.limit, now_ms, stats)
+            self._instant = exhaustion_instant(self.meters.values(), self.limit, now_ms, stats,
+                                               lo_hint=self._lo_hint, hi_hint=self._hi_hint)
             self._fresh = True
+            self._lo_hint = self._hi_hint = None
         return self._instant
 
     def reserved(self, t_ms: int) -> int:
         return sum(m.reserved(t_ms) for m in self.meters.values())
+
+    def bound(self, now_ms: int) -> int | None:
+        """The instant if known, else a cheap lower bound of it (None: never)."""
+        if self._fresh:
+            return self._instant
+        if not self._bound_fresh:
+            bound = earliest_possible_instant(self.meters.values(), self.limit, now_ms)
+            if bound is not None and self._lo_hint is not None:
+                bound = max(bound, self._lo_hint)
+            self._bound, self._bound_fresh = bound, True
+        return self._bound
+
+    def fits_until(self, t_ms: int, now_ms: int) -> bool:
+        """Whether everything the calls reserve at `t_ms` is covered (t ≤ instant),
+        by the cheapest means that can tell."""
+        if self._fresh:
+            return self._instant is None or t_ms <= self._instant
+        bound = self.bound(now_ms)
+        if bound is None or t_ms <= bound:
+            return True
+        return self.reserved(t_ms) <= self.limit
+
+    def hint(self) -> int | None:
+        """An instant after which, with one more call added, the budget surely no
+        longer fits: its current instant + 1 (if known)."""
+        return self._instant + 1 if self._fresh and self._instant is not None else None
 
 
 class _Call:
@@ -167,8 +213,9 @@ class PrepaidGuard:
             raise ValueError(f"budget {key} is kept in {budget.currency}, not {currency}")
         budget.cut_reason, budget.refusal = cut_reason, refusal
         if budget.limit != limit:
+            earlier = limit < budget.limit
             budget.limit = limit
-            self._touch(budget)
+            self._touch(budget, earlier=earlier)
 
     def drop_budget(self, key: BudgetKey) -> None:
         """Forget a budget no call draws on (a cabin's cap removed, a session paid)."""
@@ -203,11 +250,22 @@ class PrepaidGuard:
         if max_call_ms is not None and max_call_ms <= 0:
             return Admission(False, refusal=RefusalReason.MAX_CALL_DURATION)
         meters = []
+        longest = max_call_ms
         for draw in draws:
             budget = self._budgets[draw.budget]
-            meter = Meter(draw.terms, budget.currency)
-            if budget.limit - budget.reserved(now) < meter.first:
+            # One search answers both questions: with this call answered now, the
+            # budget's instant is not before now iff the first increment fits now, and
+            # its distance from now is the talk time the call would get.
+            meter = Meter(draw.terms, budget.currency, answered_ms=now)
+            instant = exhaustion_instant([*budget.meters.values(), meter], budget.limit, now,
+                                         self.stats, hi_hint=budget.hint())
+            if instant is not None and instant <= now \
+                    and budget.reserved(now) + meter.first > budget.limit:
                 return Admission(False, refusal=budget.refusal, budget=budget.key)
+            if instant is not None:
+                allowed = max(0, instant - now)
+                longest = allowed if longest is None else min(longest, allowed)
+            meter.answered_ms = None
             meters.append((budget, meter))
         record = _Call(call, tuple(draws), max_call_ms)
         record.held = True
@@ -215,8 +273,8 @@ class PrepaidGuard:
         self._calls[call] = record
         for budget, meter in meters:
             budget.meters[call] = meter
-            self._touch(budget)
-        return Admission(True, self._max_duration(record, now))
+            self._touch(budget, earlier=True)
+        return Admission(True, longest)
 
     def answer(self, call: str, at_ms: int | None = None) -> GuardCut | None:
         """Talk time starts at `at_ms` (default now). A call still holding its first
@@ -243,7 +301,7 @@ class PrepaidGuard:
         for draw in record.draws:
             budget = self._budgets[draw.budget]
             budget.meters[call].answered_ms = at
-            self._touch(budget)
+            self._touch(budget, earlier=True)
         self._stale_backstops.add(call)
         return None
 
@@ -264,7 +322,7 @@ class PrepaidGuard:
         for draw in draws:
             budget = self._budgets[draw.budget]
             budget.meters[call] = Meter(draw.terms, budget.currency, answered_ms)
-            self._touch(budget)
+            self._touch(budget, earlier=True)
         if answered_ms is not None:
             self._stale_backstops.add(call)
 
@@ -283,13 +341,28 @@ class PrepaidGuard:
         record = self._calls.get(call)
         if record is None:
             return end_ms
-        deadline = self.deadline_of(call)
-        if deadline is not None and deadline < end_ms:
+        if self._past_deadline(record, end_ms):
+            deadline = self.deadline_of(call)
+            assert deadline is not None
             log.warning("call %s ended at %d, after its deadline %d: billed to the deadline",
                         call, end_ms, deadline)
             end_ms = deadline
         self._settle(record, end_ms)
         return end_ms
+
+    def _past_deadline(self, record: _Call, end_ms: int) -> bool:
+        # Cheaper than the deadline itself (one pass instead of a search), and almost
+        # always the answer: a call ending while every budget still covers what its
+        # calls reserve at that instant ended in time.
+        if record.answered_ms is not None and record.max_ms is not None \
+                and end_ms > record.answered_ms + record.max_ms:
+            return True
+        now = self.now_ms()
+        for draw in record.draws:
+            budget = self._budgets.get(draw.budget)
+            if budget is not None and not budget.fits_until(end_ms, now):
+                return True
+        return False
 
     def release(self, call: str) -> None:
         """Forget a call that was never answered (failed, cancelled, refused later)."""
@@ -333,9 +406,28 @@ class PrepaidGuard:
         return deadline
 
     def next_deadline(self) -> int | None:
-        """The next instant (epoch ms) `on_time()` has something to do, or None: the
-        earliest exhaustion instant, maximum call duration or hold expiry."""
-        return self._earliest(self.now_ms())[1]
+        """When to call `on_time()` next (epoch ms), or None: the earliest exhaustion
+        instant, maximum call duration or hold expiry — or a little earlier: a budget
+        that changed since its last search gives a cheap lower bound of its instant,
+        and the exact instant is searched only when that bound is reached."""
+        return self._earliest(self.now_ms(), None)[1]
+
+    def next_cut(self) -> int | None:
+        """The exact instant (epoch ms) of the next cut — exhaustion or maximum
+        duration — searching every budget that changed; None if none is coming."""
+        now = self.now_ms()
+        earliest: int | None = None
+        for budget in self._budgets.values():
+            if budget.meters:
+                instant = budget.instant(now, self.stats)
+                if instant is not None and (earliest is None or instant < earliest):
+                    earliest = instant
+        for record in self._calls.values():
+            if record.answered_ms is not None and record.max_ms is not None:
+                limit = record.answered_ms + record.max_ms
+                if earliest is None or limit < earliest:
+                    earliest = limit
+        return earliest
 
     def on_time(self) -> list[GuardCut]:
         """Everything due now: see `due`."""
@@ -350,7 +442,7 @@ class PrepaidGuard:
         cuts: list[GuardCut] = []
         now = self.now_ms()
         while True:
-            target, instant = self._earliest(now)
+            target, instant = self._earliest(now, up_to_ms)
             if target is None or instant is None or instant > up_to_ms:
                 return cuts
             if isinstance(target, _Budget):
@@ -366,12 +458,17 @@ class PrepaidGuard:
                 cuts.append(GuardCut(target.key, instant, CutReason.MAX_CALL_DURATION))
                 self._settle(target, instant)
 
-    def _earliest(self, now: int) -> tuple[_Budget | _Call | None, int | None]:
+    def _earliest(self, now: int, up_to: int | None
+                  ) -> tuple[_Budget | _Call | None, int | None]:
+        """The first thing to do, and when. Budgets whose lower bound is after `up_to`
+        (None: for scheduling only) are not searched: the bound stands for them."""
         best: _Budget | _Call | None = None
         earliest: int | None = None
         for budget in self._budgets.values():
             if budget.meters:
-                instant = budget.instant(now, self.stats)
+                instant = budget.bound(now)
+                if instant is not None and up_to is not None and instant <= up_to:
+                    instant = budget.instant(now, self.stats)
                 if instant is not None and (earliest is None or instant < earliest):
                     best, earliest = budget, instant
         for record in self._calls.values():
@@ -409,6 +506,10 @@ class PrepaidGuard:
         self._stale_backstops.clear()
         return changed
 
+    def has_stale_backstops(self) -> bool:
+        """Whether `backstops()` may have something to say."""
+        return bool(self._stale_backstops)
+
     def take_stats(self) -> list[SearchStats]:
         stats, self.stats = self.stats, []
         return stats
@@ -445,8 +546,9 @@ class PrepaidGuard:
                 continue
             meter = budget.meters.pop(record.key, None)
             if meter is not None:
+                # What it cost never exceeds what it reserved: the cut moves later.
                 budget.limit -= meter.final(end_ms)
-                self._touch(budget)
+                self._touch(budget, earlier=False)
         self._calls.pop(record.key, None)
         self._stale_backstops.discard(record.key)
 
@@ -455,14 +557,15 @@ class PrepaidGuard:
         for draw in record.draws:
             budget = self._budgets.get(draw.budget)
             if budget is not None and budget.meters.pop(record.key, None) is not None:
-                self._touch(budget)
+                self._touch(budget, earlier=False)
         record.held = False
         record.hold_until = None
 
-    def _touch(self, budget: _Budget) -> None:
-        budget.touch()
+    def _touch(self, budget: _Budget, *, earlier: bool | None) -> None:
+        budget.touch(earlier)
         # Every answered call of the budget may get a new maximum talk time.
-        self._stale_backstops.update(budget.meters)
+        self._stale_backstops.update(key for key, meter in budget.meters.items()
+                                     if meter.answered_ms is not None)
 
 
 def draws_for(levels: Iterable[tuple[BudgetKey, RateTerms | None]]) -> tuple[Draw, ...]:

@@ -247,7 +247,7 @@ def test_credit_running_out_cuts_every_call_at_the_exact_instant(
     stored = [desk.call(c) for c in calls]
     expected = expected_cut([(buy_terms(c), epoch_ms(c.answered_at)) for c in stored],
                             20_000, "EUR")
-    assert desk.tracker.next_deadline() == expected
+    assert desk.tracker.guard.next_cut() == expected
     desk.run_until(3600)
     assert {c.pbx_call_id for c in desk.cuts()} == set(calls)
     for call in (desk.call(c) for c in calls):
@@ -278,13 +278,13 @@ def test_a_top_up_during_calls_moves_the_cut_later(sessions: sessionmaker[Sessio
     desk = Desk.open(sessions, clock)
     start = epoch_ms(clock.now())
     call_id = desk.connect(shop.cabins[0], "0044207946000")      # 0.10/min buy
-    assert desk.tracker.next_deadline() == start + 600_000
+    assert desk.tracker.guard.next_cut() == start + 600_000
     desk.run_until(300)
     with sessions.begin() as db:
         record_topup(db, clock, db.get_one(Account, shop.account_id),
                      Money.of("0.50", "EUR"), TopupKind.CASH)
     desk.tracker.refresh_balances([shop.account_id])
-    assert desk.tracker.next_deadline() == start + 900_000
+    assert desk.tracker.guard.next_cut() == start + 900_000
     assert desk.backstops()[-1].max_duration_s == 900
     assert isinstance(desk.changes[-1], BalanceUpdated)
     desk.run_until(3600)
@@ -303,7 +303,7 @@ def test_a_prepaid_reseller_running_dry_cuts_the_calls_of_all_its_shops(
     start = epoch_ms(clock.now())
     calls = [desk.connect(shop.cabins[k], "0044207946000") for shop in shops for k in (0, 1)]
     # Four calls at the reseller's 0.05/min on 0.60: three minutes, not four.
-    assert desk.tracker.next_deadline() == start + 180_000
+    assert desk.tracker.guard.next_cut() == start + 180_000
     desk.run_until(3600)
     for call_id in calls:
         call = desk.call(call_id)
