@@ -181,12 +181,11 @@ def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
         # Σ upper lines ≤ limit up to this instant (valid once every call is answered).
         candidate = (scaled_limit - upper) // rate_sum
         lo = candidate if max(starts) <= candidate < hi else floor
-        at_hi = None
-        if hi_hint is not None and lo < hi_hint < hi:
-            hinted = at(hi_hint)
-            if held + sum(hinted) > limit:
-                hi, at_hi = hi_hint, hinted
-        if at_hi is None:
+        hinted_hi = at(hi_hint) if hi_hint is not None and lo < hi_hint < hi else None
+        if hinted_hi is not None and held + sum(hinted_hi) > limit:
+            assert hi_hint is not None
+            hi, at_hi = hi_hint, hinted_hi
+        else:
             at_hi = at(hi)
     at_lo = None
     if lo_hint is not None and lo < lo_hint < hi:
