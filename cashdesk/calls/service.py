@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -33,6 +33,7 @@ from cashdesk.pbx.bridge import (
     BridgeCommand,
     Cut,
     CutReason,
+    LiveCall,
     PbxBridge,
     SetBackstop,
 )
@@ -82,6 +83,8 @@ class CallService:
         # Which bridge carries which call, so a command goes back to the right PBX;
         # bounded, oldest forgotten first (a forgotten call's cut goes to every bridge).
         self._carriers: OrderedDict[str, PbxBridge] = OrderedDict()
+        self._queued: deque[PbxEvent] = deque()
+        self._draining = False
         self._backstops_wanted: dict[str, int] = {}
         self._backstops_sending: set[str] = set()
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
@@ -115,8 +118,31 @@ class CallService:
 
     # ------------------------------------------------------------ from bridges ---
     def on_event(self, event: PbxEvent) -> None:
-        """Queue one PBX event for the tracker (never blocks the loop)."""
-        self._spawn(self._writer(self.tracker.handle, event))
+        """Queue one PBX event for the tracker (never blocks the loop). Events that
+        queue up while the writer is busy go to it together, in arrival order."""
+        self._queued.append(event)
+        if not self._draining:
+            self._draining = True
+            self._spawn(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._queued:
+                batch = list(self._queued)
+                self._queued.clear()
+                try:
+                    await self._writer(self.tracker.handle_many, batch)
+                except Exception:
+                    # One bad event must not take the rest of the batch with it.
+                    log.exception("a batch of %d PBX events failed; applying them one by one",
+                                  len(batch))
+                    for event in batch:
+                        try:
+                            await self._writer(self.tracker.handle, event)
+                        except Exception:
+                            log.exception("PBX event dropped: %s", event)
+        finally:
+            self._draining = False
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         return await self._writer(self.tracker.authorise, request)
@@ -135,6 +161,16 @@ class CallService:
                               bridge.name)
                 return ReconcileReport()
         return await self._writer(partial(self.tracker.reconcile, live, lost_at=lost_at))
+
+    def bridge_reconnected(self, bridge: PbxBridge, live_calls: list[LiveCall],
+                           lost_at: datetime | None) -> None:
+        """A bridge got its PBX back and listed what is up (Asterisk's
+        `on_reconnected`): reconcile that PBX's calls. Loop thread; never blocks."""
+        def ours(pbx_call_id: str) -> bool:
+            carrier = self._carriers.get(pbx_call_id)
+            return carrier is bridge or (carrier is None and len(self.bridges) == 1)
+        self._spawn(self._writer(partial(self.tracker.reconcile, live_calls, lost_at=lost_at,
+                                         scope=ours)))
 
     async def async_balances_changed(self, account_ids: Iterable[int]) -> None:
         """Call after a top-up or correction was committed."""

@@ -276,8 +276,8 @@ class CallTracker:
             # Announcing the accounts also hands their stored balances to the guard.
             outbox.accounts.update(account_ids)
 
-    def reconcile(self, live_calls: Iterable[LiveCall], *,
-                  lost_at: datetime | None = None) -> ReconcileReport:
+    def reconcile(self, live_calls: Iterable[LiveCall], *, lost_at: datetime | None = None,
+                  scope: Callable[[str], bool] | None = None) -> ReconcileReport:
         """Rebuild state from the PBX's own list of live calls, after a restart
         (`load` first) or a bridge reconnect:
 
@@ -291,6 +291,9 @@ class CallTracker:
           no fraud rule against it; the guard may then cut it at once, billing only
           what the budgets could pay), cut otherwise; a call that is over here but
           still up there is cut again.
+
+        `scope` limits the closing to the calls it accepts (by PBX call id): the calls
+        of the one PBX whose list this is, when the server has several.
         """
         outbox = _Outbox()
         recovered, adopted, closed, cut = [], [], [], []
@@ -298,6 +301,8 @@ class CallTracker:
         now = self._now_ms()
         with self._transaction(outbox) as db:
             for key, live in list(self._live.items()):
+                if scope is not None and not scope(key):
+                    continue
                 seen = pbx.get(key)
                 if seen is None:
                     end = now if lost_at is None else min(now, epoch_ms(lost_at))

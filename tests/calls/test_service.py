@@ -135,3 +135,27 @@ async def test_start_reconciles_with_the_pbx(sessions: sessionmaker[Session],
     assert await service.async_cut("stray") is False
     await service.async_stop()
     assert shop.callshop_id
+
+
+async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionmaker[Session],
+                                                             clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    first, second = FakeBridge(), FakeBridge()
+    service = CallService(desk.tracker, [first, second])
+    await service.async_start()
+    for bridge, call_id, cabin in ((first, "a", shop.cabins[0]), (second, "b", shop.cabins[1])):
+        assert (await bridge.port.async_authorise(
+            AuthorisationRequest(call_id, cabin, UK, at=clock.now()))).allowed
+        bridge.port.on_event(CallStarted(call_id, cabin, UK, at=clock.now()))
+        bridge.port.on_event(CallAnswered(call_id, at=clock.now()))
+    await eventually(lambda: desk.tracker.live_calls() == ["a", "b"])
+    clock.advance(30)
+    lost_at = clock.now()
+    clock.advance(30)
+    # The first PBX came back without call "a"; the second PBX's call is not its business.
+    service.bridge_reconnected(first, [], lost_at)
+    await eventually(lambda: desk.tracker.live_calls() == ["b"])
+    assert desk.call("a").state is CallState.ENDED and desk.call("a").ended_at == lost_at
+    await service.async_stop()
