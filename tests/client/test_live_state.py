@@ -1,0 +1,279 @@
+"""`LiveState`, pure: a snapshot then events by docs/sync-protocol.md's rules (drop
+what the snapshot reflects, gaps, duplicates, another instance, heartbeats ahead),
+and the running cost of answered calls equal to `pricing.charge` at every instant."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from cashdesk.call_state import CallState
+from cashdesk.money import Money
+from cashdesk.rating.pricing import RateTerms, charge
+from server_client.live import (
+    EVERYTHING,
+    NOTHING,
+    CabinState,
+    Diff,
+    Event,
+    Heartbeat,
+    Hello,
+    LiveState,
+    Pong,
+    ServerError,
+    Snapshot,
+    SyncLost,
+    parse_message,
+)
+from server_client.wire import ProtocolError
+from tests.client import protocol as p
+
+EUR = "EUR"
+
+
+def eur(text: str) -> Money:
+    return Money.of(text, EUR)
+
+
+def ended(call_id: int, price: str, seconds: int, **options: object) -> dict[str, object]:
+    return p.call(call_id, state="ended", ended_at=p.later(seconds), price=price,
+                  billed_seconds=seconds, **options)  # type: ignore[arg-type]
+
+
+def shop_json(seq: int = 5, **options: object) -> dict[str, object]:
+    """Cabin 1 in use (an ended call of 0.50 and one answered at T0), cabin 2 free,
+    and "Bar" placed first on screen."""
+    in_use = p.session(10, [ended(99, "0.5000", 30, started_at=p.later(-120),
+                                  answered_at=p.later(-110)),
+                            p.call(100)], total="0.5000")
+    return p.snapshot([p.cabin(2), p.cabin(1, state="in_use", session_=in_use),
+                       p.cabin(3, name="Bar", position=0)], seq=seq, **options)  # type: ignore[arg-type]
+
+
+def loaded(seq: int = 5, *, received_at: datetime = p.T0) -> LiveState:
+    state = LiveState()
+    assert state.load(Snapshot.from_json(shop_json(seq)), received_at) == EVERYTHING
+    return state
+
+
+def ev(kind: str, seq: int, data: dict[str, object], **options: str) -> Event:
+    message = parse_message(p.event(kind, seq, data, **options))
+    assert isinstance(message, Event)
+    return message
+
+
+# --- loading ------------------------------------------------------------------------
+
+def test_a_new_state_is_stale_until_a_snapshot_is_loaded():
+    state = LiveState()
+    assert state.stale and not state.loaded and state.view().cabins == ()
+    with pytest.raises(SyncLost, match="not loaded"):
+        state.apply(ev("balance", 1, p.balance()))
+
+
+def test_a_snapshot_gives_the_shop_in_screen_order():
+    view = loaded().view()
+    assert not view.stale and view.loaded and view.seq == 5 and view.instance == p.INSTANCE
+    assert [c.name for c in view.cabins] == ["Bar", "Cabin 1", "Cabin 2"]
+    assert view.shop is not None and view.shop.currency == EUR
+    assert view.balance is not None and view.balance.available == eur("118.20")
+    assert view.switch is not None and view.switch.connected
+    cabin = view.cabin(1)
+    assert cabin is not None and cabin.state is CabinState.IN_USE
+    assert cabin.session is not None and cabin.session.total == eur("0.50")
+    assert [c.id for c in cabin.calls] == [99, 100]  # oldest first
+    assert [c.id for c in cabin.session.live_calls] == [100]
+    live = cabin.calls[1]
+    assert live.state is CallState.ANSWERED and live.answered_at == p.T0
+    assert live.rate == RateTerms("33", "France", Decimal("0.12"), Decimal("0.05"), 30, 6)
+
+
+# --- events -------------------------------------------------------------------------
+
+def test_events_the_snapshot_reflects_are_dropped():
+    state = loaded(seq=5)
+    before = state.view()
+    for seq in (3, 4, 5):
+        assert state.apply(ev("cabin", seq, p.cabin(2, name="Old name"))) == NOTHING
+    assert state.view() == before
+
+
+def test_the_next_events_apply_in_order():
+    state = loaded(seq=5)
+    assert state.apply(ev("balance", 6, p.balance("119.0000", "119.0000"))) == \
+        Diff(balance=True)
+    assert state.apply(ev("switch", 7, {"connected": False, "kind": "kamailio"})) == \
+        Diff(switch=True)
+    renamed = state.apply(ev("cabin", 8, p.cabin(2, name="Cabin 2b", position=9)))
+    assert renamed == Diff(cabins=frozenset({2}))
+    view = state.view()
+    assert view.seq == 8
+    assert view.balance is not None and view.balance.balance == eur("119")
+    assert view.switch is not None and not view.switch.connected
+    assert [c.name for c in view.cabins] == ["Bar", "Cabin 1", "Cabin 2b"]
+
+
+def test_an_event_applied_twice_changes_nothing_more():
+    state = loaded(seq=5)
+    hung_up = ev("call", 6, ended(100, "0.1100", 30))
+    state.apply(hung_up)
+    once = state.view()
+    assert state.apply(hung_up) == NOTHING  # the same seq again: a duplicate
+    assert state.view() == once
+    cabin = once.cabin(1)
+    assert cabin is not None and cabin.state is CabinState.AWAITING_PAYMENT
+    assert [c.price for c in cabin.calls] == [eur("0.50"), eur("0.11")]
+
+
+def test_a_gap_marks_the_state_stale_and_keeps_what_was_known():
+    state = loaded(seq=5)
+    with pytest.raises(SyncLost, match=r"events 6\.\.6 were missed") as lost:
+        state.apply(ev("balance", 7, p.balance("1.0000", "1.0000")))
+    view = state.view()
+    assert view.stale and view.stale_reason == lost.value.reason
+    assert view.balance is not None and view.balance.balance == eur("120")  # not applied
+    assert len(view.cabins) == 3  # still shown, greyed
+    with pytest.raises(SyncLost):  # nothing applies until a new snapshot
+        state.apply(ev("balance", 6, p.balance()))
+    assert state.mark_stale("again") == NOTHING
+    # A new snapshot brings it back.
+    assert state.load(Snapshot.from_json(shop_json(seq=9)), p.T0) == EVERYTHING
+    assert not state.stale and state.view().stale_reason == ""
+    assert state.apply(ev("balance", 10, p.balance())) == Diff(balance=True)
+
+
+def test_another_instance_means_the_server_restarted():
+    state = loaded(seq=5)
+    with pytest.raises(SyncLost, match="the server restarted"):
+        state.apply(ev("balance", 6, p.balance(), instance="other" * 6))
+    assert state.stale
+
+
+def test_a_heartbeat_ahead_means_events_were_lost():
+    state = loaded(seq=5)
+    assert state.heartbeat(Heartbeat(5, p.T0), p.T0) == NOTHING
+    with pytest.raises(SyncLost, match="the server is at event 6, this desk at 5"):
+        state.heartbeat(Heartbeat(6, p.T0), p.T0)
+    assert state.stale
+
+
+def test_an_unreadable_event_loses_sync_rather_than_guessing():
+    state = loaded(seq=5)
+    with pytest.raises(SyncLost, match="unreadable cabin event"):
+        state.apply(ev("cabin", 6, {"id": 2}))
+    assert state.stale
+
+
+def test_an_event_of_an_unknown_kind_is_counted_and_ignored():
+    state = loaded(seq=5)
+    assert state.apply(ev("shift", 6, {"operator": "x"})) == NOTHING
+    assert state.apply(ev("balance", 7, p.balance())) == Diff(balance=True)
+
+
+def test_after_pay_the_cabin_is_free_and_a_late_call_of_that_session_stays_away():
+    state = loaded(seq=5)
+    state.apply(ev("call", 6, ended(100, "0.1100", 30)))
+    state.apply(ev("cabin", 7, p.cabin(1, state="free")))
+    cabin = state.view().cabin(1)
+    assert cabin is not None and cabin.state is CabinState.FREE and cabin.session is None
+    # A repeated event of the paid session must not bring it back on the tile.
+    assert state.apply(ev("call", 8, ended(100, "0.1100", 30))) == NOTHING
+    assert state.view().cabin(1).session is None  # type: ignore[union-attr]
+
+
+def test_a_call_of_a_new_session_shows_before_its_cabin_event():
+    state = loaded(seq=5)
+    diff = state.apply(ev("call", 6, p.call(200, cabin_id=2, session_id=11,
+                                            answered_at=p.later(60), started_at=p.later(50))))
+    assert diff == Diff(cabins=frozenset({2}))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.state is CabinState.IN_USE
+    assert cabin.session is not None and cabin.session.id == 11
+    assert [c.id for c in cabin.calls] == [200]
+    # The cabin event that follows is the server's word on the session.
+    full = p.cabin(2, state="in_use", session_=p.session(11, [p.call(200, cabin_id=2,
+                                                                     session_id=11)]))
+    state.apply(ev("cabin", 7, full))
+    assert state.view().cabin(2).session.id == 11  # type: ignore[union-attr]
+
+
+def test_a_call_no_session_holds_yet_waits_for_its_cabin_event():
+    state = loaded(seq=5)
+    ringing = p.call(300, cabin_id=2, session_id=None, state="ringing", answered_at=None)
+    assert state.apply(ev("call", 6, ringing)) == NOTHING
+    assert state.seq == 6
+
+
+# --- running cost -------------------------------------------------------------------
+
+TERMS = RateTerms("33", "France", Decimal("0.12"), Decimal("0.05"), 30, 6)
+
+
+@pytest.mark.parametrize("elapsed_ms", [0, 1, 999, 1000, 29_999, 30_000, 30_001, 36_000,
+                                        36_001, 61_500, 3_600_000])
+def test_the_running_cost_is_pricing_charge_on_the_calls_rate(elapsed_ms):
+    # The desk's clock is 90 s behind the server's: the snapshot's server_time says so.
+    desk_at_snapshot = p.T0 - timedelta(seconds=90)
+    state = loaded(received_at=desk_at_snapshot)
+    view = state.view()
+    assert view.clock_offset == timedelta(seconds=90)
+    cabin = view.cabin(1)
+    assert cabin is not None
+    live = cabin.calls[1]
+    desk_now = desk_at_snapshot + timedelta(milliseconds=elapsed_ms)
+    expected = charge(TERMS, elapsed_ms, EUR)
+    assert view.call_charge(live, desk_now) == expected
+    assert view.talk_seconds(live, desk_now) == elapsed_ms // 1000
+    # What the customer owes: the finished call's price plus the running cost.
+    assert view.due(cabin, desk_now) == eur("0.50") + expected.amount
+
+
+def test_a_heartbeat_corrects_the_clock_offset():
+    state = loaded(received_at=p.T0)
+    state.heartbeat(Heartbeat(5, p.later(100)), p.later(40))  # the desk ran 60 s slow
+    view = state.view()
+    assert view.clock_offset == timedelta(seconds=60)
+    live = view.cabin(1).calls[1]  # type: ignore[union-attr]
+    assert view.call_charge(live, p.later(40)) == charge(TERMS, 100_000, EUR)
+
+
+def test_finished_and_unanswered_calls_cost_their_billed_price_or_nothing():
+    state = loaded()
+    view = state.view()
+    done = view.cabin(1).calls[0]  # type: ignore[union-attr]
+    assert view.call_charge(done, p.later(10_000)) == (30, eur("0.50"))
+    state.apply(ev("call", 6, p.call(100, state="ringing", answered_at=None)))
+    ringing = state.view().cabin(1).calls[1]  # type: ignore[union-attr]
+    assert state.view().call_charge(ringing, p.later(500)) == (0, eur("0"))
+    assert state.view().due(state.view().cabin(2), p.T0) is None  # type: ignore[arg-type]
+
+
+# --- messages -----------------------------------------------------------------------
+
+def test_every_message_of_the_protocol_parses():
+    assert parse_message(p.hello(7, heartbeat_s=5)) == Hello(p.INSTANCE, 7, 5.0)
+    assert parse_message(p.heartbeat(7, p.T0)) == Heartbeat(7, p.T0)
+    assert parse_message(json.dumps({"type": "error", "message": "no"})) == ServerError("no")
+    assert parse_message(b'{"type": "pong"}') == Pong()
+    event = parse_message(p.event("balance", 3, p.balance()))
+    assert isinstance(event, Event) and (event.kind, event.seq) == ("balance", 3)
+
+
+@pytest.mark.parametrize("text", [
+    '{"type": "gossip"}', "not json", '{"type": "hello"}',
+    '{"type": "event", "kind": "x", "seq": 1, "instance": "i", "data": []}',
+    '{"type": "heartbeat", "seq": 1, "server_time": "2026-01-05T09:00:00"}',
+])
+def test_an_unreadable_message_is_a_protocol_error(text):
+    with pytest.raises(ProtocolError):
+        parse_message(text)
+
+
+def test_an_amount_sent_as_a_json_number_is_refused():
+    data = shop_json()
+    data["balance"] = {"balance": 120.0, "available": "1.0000", "currency": EUR}
+    with pytest.raises(ProtocolError, match="decimal string"):
+        Snapshot.from_json(data)
