@@ -105,10 +105,20 @@ class CallService:
         await self.async_reconcile()
         self.runner.start()
 
-    async def async_stop(self) -> None:
+    async def async_stop(self, *, settle_timeout: float = 10.0) -> None:
+        """Stop the timer and the bridges, let the events already received reach the
+        database (they are money), then cancel what is left and close the writer."""
         await self.runner.stop()
         for bridge in self.bridges:
             await bridge.async_stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle_timeout
+        while self._tasks and loop.time() < deadline:
+            # Sending to a stopped bridge fails at once; a batch of events finishes.
+            await asyncio.wait(set(self._tasks), timeout=deadline - loop.time())
+        if self._tasks:
+            log.warning("billing: %d task(s) still busy after %.0f s; cancelled",
+                        len(self._tasks), settle_timeout)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -178,6 +188,12 @@ class CallService:
 
     async def async_cut(self, pbx_call_id: str, reason: CutReason = CutReason.OPERATOR) -> bool:
         return await self._writer(self.tracker.cut, pbx_call_id, reason)
+
+    async def async_inspect(self, work: Callable[[CallTracker], T]) -> T:
+        """`work(tracker)` on the writer thread, between two billing operations: the
+        tracker and its guard are not thread-safe (e.g. what the guard reserves now,
+        for the live snapshot). `work` must only read."""
+        return await self._writer(work, self.tracker)
 
     async def async_refresh_rates(self, refresh: Callable[[], object]) -> None:
         """Run a rate refresh (e.g. `lambda: rater.refresh(session)`) between two
