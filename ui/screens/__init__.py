@@ -1,0 +1,1 @@
+"""The cash desk's screens, one file each."""
