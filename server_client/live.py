@@ -204,6 +204,9 @@ class LiveSession:
 
 @dataclass(frozen=True, slots=True)
 class LiveCabin:
+    """A cabin's tile: its open session, and its `pending` calls (dialing or ringing,
+    not answered yet: a call joins a session only when answered)."""
+
     id: int
     name: str
     position: int
@@ -211,17 +214,27 @@ class LiveCabin:
     enabled: bool
     state: CabinState
     session: LiveSession | None
+    pending: tuple[LiveCall, ...] = ()
 
     @property
     def calls(self) -> tuple[LiveCall, ...]:
-        return self.session.calls if self.session is not None else ()
+        """Everything the tile lists: the session's calls and the pending ones."""
+        if not self.pending:
+            return self.session.calls if self.session is not None else ()
+        return _ordered([*(self.session.calls if self.session else ()), *self.pending])
+
+    @property
+    def live_calls(self) -> tuple[LiveCall, ...]:
+        return tuple(call for call in self.calls if call.is_live)
 
     @classmethod
     def from_json(cls, data: Json, currency: str) -> LiveCabin:
         session = data["session"]
         return cls(id=data["id"], name=data["name"], position=data["position"],
                    site=data["site"], enabled=data["enabled"], state=CabinState(data["state"]),
-                   session=LiveSession.from_json(session, currency) if session else None)
+                   session=LiveSession.from_json(session, currency) if session else None,
+                   pending=_ordered([LiveCall.from_json(c, currency)
+                                     for c in data.get("pending") or ()]))
 
 
 def _cabin_order(cabin: LiveCabin) -> tuple[int, str, int]:
@@ -498,6 +511,9 @@ class LiveState:
     def _apply(self, event: Event) -> Diff:
         data = event.data
         if event.kind == "cabin":
+            if data.get("deleted"):
+                self._cabins.pop(data["id"], None)
+                return Diff(cabins=frozenset({data["id"]}))
             return self._put_cabin(LiveCabin.from_json(data, self.currency))
         if event.kind == "call":
             return self._put_call(LiveCall.from_json(data, self.currency))
@@ -521,12 +537,16 @@ class LiveState:
 
     def _put_call(self, call: LiveCall) -> Diff:
         cabin = self._cabins.get(call.cabin_id)
-        if cabin is None or call.session_id is None:
-            # A cabin this snapshot did not list, or a call no session holds yet: the
-            # cabin event that follows any session change carries it.
-            return NOTHING
+        if cabin is None:
+            return NOTHING  # a cabin this snapshot did not list: its cabin event follows
+        pending = {c.id: c for c in cabin.pending if c.id != call.id}
         session = cabin.session
-        if session is not None and session.id == call.session_id:
+        if call.session_id is None:
+            # Not answered (yet): on the tile while it is live; a call that failed
+            # unanswered leaves it.
+            if call.is_live:
+                pending[call.id] = call
+        elif session is not None and session.id == call.session_id:
             calls = {c.id: c for c in session.calls}
             calls[call.id] = call
             session = replace(session, calls=_ordered(calls))
@@ -539,22 +559,21 @@ class LiveState:
             session = LiveSession(id=call.session_id,
                                   opened_at=call.answered_at or call.started_at,
                                   total=Money.zero(self.currency), calls=(call,))
-        else:
+        elif call.id not in {c.id for c in cabin.pending}:
             return NOTHING  # about a session already paid
-        self._cabins[cabin.id] = replace(cabin, session=session,
-                                         state=_state_of(cabin.enabled, session))
+        self._cabins[cabin.id] = replace(
+            cabin, session=session, pending=_ordered(pending),
+            state=_state_of(cabin.enabled, session, bool(pending)))
         return Diff(cabins=frozenset({cabin.id}))
 
 
-def _state_of(enabled: bool, session: LiveSession | None) -> CabinState:
+def _state_of(enabled: bool, session: LiveSession | None, pending: bool) -> CabinState:
     """A cabin's state by the protocol's definition, after one of its calls moved."""
-    if not enabled:
-        return CabinState.DISABLED
-    if session is None:
-        return CabinState.FREE
-    if any(call.is_live for call in session.calls):
+    if pending or (session is not None and any(call.is_live for call in session.calls)):
         return CabinState.IN_USE
-    return CabinState.AWAITING_PAYMENT
+    if session is not None:
+        return CabinState.AWAITING_PAYMENT
+    return CabinState.FREE if enabled else CabinState.DISABLED
 
 
 __all__ = [

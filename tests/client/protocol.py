@@ -43,11 +43,14 @@ def session(session_id: int, calls: list[dict[str, Any]], *, total: str = "0.000
 
 
 def cabin(cabin_id: int, *, name: str | None = None, position: int | None = None,
-          state: str = "free", enabled: bool = True,
-          session_: dict[str, Any] | None = None) -> dict[str, Any]:
+          state: str = "free", enabled: bool = True, session_: dict[str, Any] | None = None,
+          pending: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A `<cabin>`. `pending` (live calls not answered yet, which join a session only
+    when answered) is the server's addition to the documented shape."""
     return {"id": cabin_id, "name": name or f"Cabin {cabin_id}",
             "position": cabin_id if position is None else position, "site": "",
-            "enabled": enabled, "state": state, "session": session_}
+            "enabled": enabled, "state": state, "session": session_,
+            "pending": pending or []}
 
 
 def balance(amount: str = "120.0000", available: str = "118.2000") -> dict[str, Any]:

@@ -200,11 +200,41 @@ def test_a_call_of_a_new_session_shows_before_its_cabin_event():
     assert state.view().cabin(2).session.id == 11  # type: ignore[union-attr]
 
 
-def test_a_call_no_session_holds_yet_waits_for_its_cabin_event():
+def test_a_call_not_answered_yet_is_pending_on_its_tile_until_it_joins_a_session():
     state = loaded(seq=5)
-    ringing = p.call(300, cabin_id=2, session_id=None, state="ringing", answered_at=None)
-    assert state.apply(ev("call", 6, ringing)) == NOTHING
-    assert state.seq == 6
+    dialing = p.call(300, cabin_id=2, session_id=None, state="ringing", answered_at=None,
+                     started_at=p.later(5))
+    assert state.apply(ev("call", 6, dialing)) == Diff(cabins=frozenset({2}))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.state is CabinState.IN_USE and cabin.session is None
+    assert [c.id for c in cabin.pending] == [300] and [c.id for c in cabin.calls] == [300]
+    # Answered: it joins the session the server opened for it.
+    state.apply(ev("call", 7, p.call(300, cabin_id=2, session_id=12, started_at=p.later(5),
+                                     answered_at=p.later(9))))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.pending == () and cabin.session is not None
+    assert [c.id for c in cabin.calls] == [300] and cabin.state is CabinState.IN_USE
+
+
+def test_a_call_that_fails_unanswered_leaves_the_tile():
+    ringing = p.call(301, cabin_id=2, session_id=None, state="ringing", answered_at=None)
+    snapshot = shop_json()
+    snapshot["cabins"][0] = p.cabin(2, state="in_use", pending=[ringing])  # type: ignore[index]
+    state = LiveState()
+    state.load(Snapshot.from_json(snapshot), p.T0)
+    assert [c.id for c in state.view().cabin(2).calls] == [301]  # type: ignore[union-attr]
+    busy = p.call(301, cabin_id=2, session_id=None, state="failed", answered_at=None,
+                  ended_at=p.later(3))
+    state.apply(ev("call", 6, busy))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.calls == () and cabin.state is CabinState.FREE
+
+
+def test_a_deleted_cabin_leaves_the_screen():
+    state = loaded(seq=5)
+    gone = {**p.cabin(2, state="disabled", enabled=False), "deleted": True}
+    assert state.apply(ev("cabin", 6, gone)) == Diff(cabins=frozenset({2}))
+    assert [c.id for c in state.view().cabins] == [3, 1]
 
 
 # --- running cost -------------------------------------------------------------------
