@@ -73,11 +73,15 @@ class ServerThread:
         self._thread = None
 
     def call(self, work: Callable[[], object]) -> object:
-        """Run `work()` on the server's event loop (e.g. to publish an event) and wait."""
+        """Run `work()` on the server's event loop (e.g. to publish an event) and wait,
+        for its result or, when it is a coroutine, for the coroutine's."""
         assert self._loop is not None
 
         async def run() -> object:
-            return work()
+            result = work()
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(START_TIMEOUT)
 
