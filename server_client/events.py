@@ -116,7 +116,7 @@ class EventStream:
                  on_auth_lost: OnAuthLost | None = None, sleeper: Sleeper | None = None,
                  clock: Clock | None = None, spread: Callable[[], float] | None = None,
                  backoff: Backoff = Backoff(), ping_interval: float = 20.0,
-                 ping_timeout: float = 10.0) -> None:
+                 ping_timeout: float = 10.0, socket_timeout: float = 10.0) -> None:
         self.client = client
         self._on_state = on_state or (lambda view, diff: None)
         self._on_connection = on_connection or (lambda status, reason: None)
@@ -127,6 +127,7 @@ class EventStream:
         self.backoff = backoff
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.socket_timeout = socket_timeout
 
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -235,6 +236,11 @@ class EventStream:
                 on_close=self._closed)
             self._ws = ws
             self.connections += 1
+        # websocket-client takes no timeout per connection, only a module-wide default
+        # (a desk has one stream): without it, connecting to a host that does not answer
+        # waits for the OS (minutes), and close() with it. Reads wait in select() first,
+        # so this bounds only the connect, the handshake and the rest of a frame begun.
+        websocket.setdefaulttimeout(self.socket_timeout)
         try:
             ws.run_forever(sslopt=self._sslopt(), ping_interval=self.ping_interval,
                            ping_timeout=self.ping_timeout, reconnect=0)

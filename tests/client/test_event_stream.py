@@ -6,7 +6,9 @@ restart on the same port, a lost login, backoff and a clean stop."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +20,7 @@ from server_client.client import ServerClient
 from server_client.events import Backoff, ConnectionStatus, EventStream
 from server_client.live import Diff, LiveView
 from tests.client import protocol as p
-from tests.client.harness import ServerThread
+from tests.client.harness import HOST, ServerThread
 from tests.client.standin import TOKEN, LiveStandIn
 
 WAIT = 10.0
@@ -292,6 +294,27 @@ def test_close_during_the_backoff_does_not_wait_it_out(standin):
         stream.close(timeout=5.0)
         client.close()
     assert not thread.is_alive()
+
+
+def test_a_server_that_never_answers_the_handshake_times_out_and_close_is_prompt():
+    # The TCP connection opens (the kernel's backlog), the upgrade is never answered.
+    with socket.socket() as silent:
+        silent.bind((HOST, 0))
+        silent.listen(8)
+        client = ServerClient(f"http://{HOST}:{silent.getsockname()[1]}", token=TOKEN)
+        seen = Recorder()
+        stream = EventStream(client, on_connection=seen.on_connection,
+                             sleeper=seen.sleeper, spread=lambda: 0.5, socket_timeout=0.3)
+        thread = stream.start()
+        try:
+            seen.wait(lambda: len(seen.delays) >= 1, "a timed-out handshake")
+            assert seen.statuses[1][0] is OFFLINE
+            assert "timed out" in seen.statuses[1][1]
+        finally:
+            started = time.monotonic()
+            stream.close(timeout=5.0)
+            client.close()
+        assert not thread.is_alive() and time.monotonic() - started < 2.0
 
 
 def test_backoff_doubles_to_ten_seconds_with_jitter():
