@@ -23,9 +23,14 @@ from ui.screens.cabin_tile import CabinTile
 Clock = Callable[[], datetime]
 
 #: A tile's smallest useful size and the shape the grid aims for.
-MIN_TILE = QSize(150, 74)
+MIN_TILE = QSize(150, 64)
 IDEAL_RATIO = 1.45   # width / height of a tile with room for a few calls
 SPACING = 10
+
+
+def spacing_for(count: int) -> int:
+    """Tighter gaps when many tiles share the screen."""
+    return SPACING if count <= 24 else 6
 
 
 def best_columns(count: int, width: int, height: int) -> int:
@@ -34,10 +39,11 @@ def best_columns(count: int, width: int, height: int) -> int:
     if count <= 0:
         return 1
     best, best_score = 1, -math.inf
+    gap = spacing_for(count)
     for cols in range(1, count + 1):
         rows = math.ceil(count / cols)
-        tile_w = (width - SPACING * (cols - 1)) / cols
-        tile_h = (height - SPACING * (rows - 1)) / rows
+        tile_w = (width - gap * (cols - 1)) / cols
+        tile_h = (height - gap * (rows - 1)) / rows
         if tile_w < MIN_TILE.width():
             break
         fits = tile_h >= MIN_TILE.height()
@@ -133,8 +139,11 @@ class CabinGrid(QScrollArea):
 
     def _relayout(self) -> None:
         viewport = self.viewport().size()
-        cols = best_columns(len(self.order), viewport.width() - 2 * SPACING,
-                            viewport.height() - 2 * SPACING)
+        gap = spacing_for(len(self.order))
+        self.layout_.setSpacing(gap)
+        self.layout_.setContentsMargins(gap, gap, gap, gap)
+        cols = best_columns(len(self.order), viewport.width() - 2 * gap,
+                            viewport.height() - 2 * gap)
         if cols == self._columns:
             return
         self._columns = cols

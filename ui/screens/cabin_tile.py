@@ -199,7 +199,7 @@ class CabinTile(QWidget):
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.setMinimumSize(140, 74)
+        self.setMinimumSize(140, 60)
 
         self.pay_button = QToolButton(self)
         self.pay_button.setObjectName("TilePay")
