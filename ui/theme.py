@@ -252,3 +252,4 @@ def app_icon() -> QIcon:
     _handset(p, QRectF(14, 14, 36, 36), CARD)
     p.end()
     return QIcon(pixmap)
+

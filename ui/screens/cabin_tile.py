@@ -121,13 +121,34 @@ def display_number(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter) -> TileModel:
+RowCache = dict[int, tuple[LiveCall, Formatter, CallRow]]
+
+
+def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
+               cache: RowCache | None = None) -> TileModel:
+    """`cache` keeps the rows of finished calls: they never change, and a busy
+    cabin's session can hold dozens of them."""
     switch_down = view.switch is not None and not view.switch.connected
     state = str(cabin.state)
     if switch_down and cabin.state in (CabinState.FREE, CabinState.IN_USE):
         state = UNREACHABLE
     calls = cabin.calls
-    rows = tuple(call_row(call, view, now, fmt) for call in calls)
+    if cache is None:
+        rows = tuple(call_row(call, view, now, fmt) for call in calls)
+    else:
+        built = []
+        for call in calls:
+            hit = cache.get(call.id)
+            # Events rebuild the call objects, so compare what a final row shows.
+            if hit is not None and hit[1] is fmt and hit[0].state is call.state and \
+                    hit[0].price == call.price and hit[0].ended_at == call.ended_at:
+                built.append(hit[2])
+                continue
+            row = call_row(call, view, now, fmt)
+            if call.state.is_final:
+                cache[call.id] = (call, fmt, row)
+            built.append(row)
+        rows = tuple(built)
     due = view.due(cabin, now)
     live = any(call.is_live for call in calls)
     return TileModel(
@@ -224,6 +245,8 @@ class CabinTile(QWidget):
                                           " border-radius: 4px; }")
         self.history_button.clicked.connect(lambda: self.sig_history.emit(self.cabin.id))
 
+        self._pay_icon_size = 0
+        self._rows: RowCache = {}
         self.invoice_bar = InvoiceBar(self)
         self.invoice_bar.hide()
         self.invoice_bar.check.toggled.connect(self._invoice_toggled)
@@ -249,11 +272,16 @@ class CabinTile(QWidget):
     def show_cabin(self, cabin: LiveCabin, view: LiveView, now: datetime,
                    fmt: Formatter) -> None:
         self.cabin = cabin
-        old_session = self.model.has_session if self.model else False
-        self.model = tile_model(cabin, view, now, fmt)
-        if old_session and not self.model.has_session:
+        old = self.model
+        if cabin.session is None:
+            self._rows.clear()
+        self.model = model = tile_model(cabin, view, now, fmt, self._rows)
+        if old is not None and old.has_session and not model.has_session:
             self.set_invoice(False)  # a paid session takes its invoice choice with it
-        self._place_children()
+        # Children move only when what they show changes (not on every tick).
+        if old is None or (old.has_session, old.payable, old.stale) != \
+                (model.has_session, model.payable, model.stale):
+            self._place_children()
         self.update()
 
     # --- keyboard and mouse ------------------------------------------------------------
@@ -341,8 +369,10 @@ class CabinTile(QWidget):
                     Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
                 bw = max(84, QFontMetrics(self.pay_button.font()).horizontalAdvance(
                     self.pay_button.text()) + bh + 22)
-            self.pay_button.setIcon(theme.icon(theme.pay_pixmap(bh, "#ffffff", "#2e7d32")))
-            self.pay_button.setIconSize(QSize(bh - 6, bh - 6))
+            if self._pay_icon_size != bh:
+                self._pay_icon_size = bh
+                self.pay_button.setIcon(theme.icon(theme.pay_pixmap(bh, "#ffffff", "#2e7d32")))
+                self.pay_button.setIconSize(QSize(bh - 6, bh - 6))
             self.pay_button.setGeometry(self._visual(QRect(8, h - footer + 5, bw, bh)))
             model = self.model
             assert model is not None

@@ -23,7 +23,7 @@ from server_client.client import ServerClient
 from server_client.models import Page, PastSession
 from ui import theme
 from ui.i18n import LRI, PDI, Formatter
-from ui.screens.cabin_tile import call_state_label
+from ui.screens.cabin_tile import call_state_label, display_number
 from ui.workers import Operations
 
 PAGE = 30
@@ -191,7 +191,7 @@ class HistoryDialog(QDialog):
         for call in session.calls:
             child = QTreeWidgetItem([
                 LRI + fmt.time(call.started_at) + PDI,
-                f"{LRI}{call.number or call.dialed_number}{PDI}  {call.destination}",
+                f"{LRI}{display_number(call.number or call.dialed_number)}{PDI}  {call.destination}",
                 fmt.duration(call.duration_seconds or 0) if call.answered_at
                 else call_state_label(call.state),
                 fmt.money(call.price), "", ""])
