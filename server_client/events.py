@@ -161,7 +161,7 @@ class EventStream:
     # --- running -------------------------------------------------------------------------
     def start(self) -> threading.Thread:
         """Run in a new thread (for programs without a QThread of their own)."""
-        thread = threading.Thread(target=self.run, name="cashdesk-events", daemon=True)
+        thread = threading.Thread(target=self.run, name="server_client.events", daemon=True)
         self._thread = thread
         thread.start()
         return thread
@@ -292,7 +292,7 @@ class EventStream:
                 self._hello = message
                 self._phase = _Phase.LOADING
                 loader = threading.Thread(target=self._load, args=(ws, message),
-                                          name="cashdesk-snapshot", daemon=True)
+                                          name="server_client.snapshot", daemon=True)
                 self._loader = loader
                 loader.start()
             elif isinstance(message, (Event, Heartbeat)):

@@ -65,7 +65,8 @@ def open_stream(standin) -> Iterator[Callable[..., tuple[EventStream, Recorder]]
         assert not thread.is_alive(), "the stream's thread did not stop"
     for client in clients:
         client.close()
-    leftover = [t.name for t in threading.enumerate() if t.name.startswith("cashdesk-")]
+    leftover = [t.name for t in threading.enumerate()
+                if t.name.startswith("server_client.") or "_send_ping" in t.name]
     assert leftover == [], f"threads left running: {leftover}"
 
 
