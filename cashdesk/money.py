@@ -8,11 +8,13 @@ place, `Money.rounded()`, which billing calls once at the end of a price.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision, parse_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, format_currency, get_currency_precision, parse_decimal
 
 #: Stored sub-units per currency unit: 4 decimals covers per-minute rates like 0.0125.
 SUB_UNITS = 10_000
@@ -119,16 +121,17 @@ class Money:
         return Money(self.amount.quantize(minor_unit(self.currency), ROUND_HALF_UP), self.currency)
 
     def format(self, locale: str = "en") -> str:
-        """Locale-aware display: `12,50 €` in fr, `€12.50` in en, `‏12٫50 €` in ar."""
-        digits = max(get_currency_precision(self.currency), _significant_places(self.amount))
-        pattern_digits = "0" * digits
-        fmt = f"¤#,##0.{pattern_digits}" if digits else "¤#,##0"
-        # A pattern would drop the locale's own layout (symbol after the number in fr),
-        # so only pass one when more digits than usual must show (per-minute rates).
-        if digits == get_currency_precision(self.currency):
+        """Locale-aware display: `12,50 €` in fr, `€12.50` in en, `‏12.50 €` in ar.
+
+        An amount finer than the currency's minor unit (a per-minute rate such as
+        0.1234) keeps all its digits, laid out the locale's own way (`0,1234 €` in fr):
+        only the fraction digits of the locale's currency pattern are widened."""
+        precision = get_currency_precision(self.currency)
+        digits = max(precision, _significant_places(self.amount))
+        if digits == precision:
             return format_currency(self.amount, self.currency, locale=locale)
-        return format_currency(self.amount, self.currency, format=fmt, locale=locale,
-                               currency_digits=False)
+        return _currency_pattern(locale, digits).apply(
+            self.amount, _locale(locale), currency=self.currency, currency_digits=False)
 
     # arithmetic -------------------------------------------------------------
     def _same(self, other: Money) -> None:
@@ -183,6 +186,20 @@ class Money:
     def to_json(self) -> str:
         """Wire form: a decimal string (never a JSON number, which clients read as float)."""
         return f"{self.amount:f}"
+
+
+@lru_cache(maxsize=64)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@lru_cache(maxsize=256)
+def _currency_pattern(locale: str, digits: int) -> NumberPattern:
+    """The locale's standard currency pattern (symbol before or after, spacing, bidi
+    marks, grouping) with exactly `digits` fraction digits."""
+    pattern = copy.copy(_locale(locale).currency_formats["standard"])
+    pattern.frac_prec = (digits, digits)
+    return pattern
 
 
 def _significant_places(amount: Decimal) -> int:

@@ -89,6 +89,45 @@ def test_locale_formatting():
     assert Money.of("0.0125", "EUR").format("en") == "€0.0125"
 
 
+def _spaces(text: str) -> str:
+    return text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("en", "€0.1234"),
+    ("fr_FR", "0,1234 €"),       # the symbol stays after the number, as in "12,50 €"
+    ("es_ES", "0,1234 €"),
+    ("ar", "\u200f0.1234 €"),    # CLDR's Arabic layout: RLM, number, then the symbol
+])
+def test_a_per_minute_rate_keeps_the_locales_own_layout(locale, expected):
+    assert _spaces(Money.of("0.1234", "EUR").format(locale)) == expected
+
+
+@pytest.mark.parametrize("locale", ["en", "fr_FR", "es_ES", "ar"])
+def test_extra_digits_change_only_the_fraction_not_the_layout(locale):
+    usual = _spaces(Money.of("1234.5", "EUR").format(locale))
+    rate = _spaces(Money.of("1234.5125", "EUR").format(locale))
+    # the same text with "25" more fraction digits: symbol, grouping and marks unchanged
+    assert rate == usual.replace("50", "5125")
+    negative = _spaces(Money.of("-0.0125", "EUR").format(locale))
+    assert "0125" in negative and "-" in negative and "€" in negative
+    # a whole-cent amount still shows the currency's usual two digits
+    assert _spaces(Money.of("0.1200", "EUR").format(locale)).count("12") == 1
+    assert "0.12" in Money.of("0.1200", "EUR").format(locale).replace(",", ".")
+
+
+def test_a_currency_without_cents_shows_only_the_digits_a_rate_needs():
+    assert Money.of("12", "JPY").format("en") == "¥12"
+    assert Money.of("0.5", "JPY").format("en") == "¥0.5"
+    assert _spaces(Money.of("0.5", "JPY").format("fr_FR")) == "0,5 JPY"
+
+
+def test_arabic_uses_its_cldr_layout_with_western_digits():
+    text = Money.of("12.5", "MAD").format("ar")
+    assert text.startswith("\u200f") and "12.50" in text and "د.م." in text
+    assert text.index("12.50") < text.index("د.م.")  # the number first, logically
+
+
 def test_parse_what_a_cashier_types():
     assert Money.parse("12,50", "EUR", "fr_FR") == Money.of("12.50", "EUR")
     assert Money.parse("12.50", "EUR", "en") == Money.of("12.50", "EUR")
