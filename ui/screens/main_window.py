@@ -29,7 +29,9 @@ from server_client.events import ConnectionStatus
 from server_client.live import Diff, LiveView
 from server_client.models import Login, PaymentResult
 from ui import theme
-from ui.i18n import Formatter, Languages
+from ui.i18n import Formatter, Languages, fill
+from ui.invoices import InvoiceMiniature
+from ui.invoices.viewer import open_invoice
 from ui.live_bridge import LiveBridge
 from ui.screens.cabin_grid import CabinGrid
 from ui.screens.history_dialog import HistoryDialog
@@ -97,6 +99,9 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         self.setCentralWidget(central)
+        # After a Pay with the invoice box ticked: page 1 at the bottom right, a click
+        # opens it full screen (hidden until then).
+        self.invoice_card = InvoiceMiniature(central)
 
         # header
         self.header = QFrame(central)
@@ -338,15 +343,15 @@ class MainWindow(QMainWindow):
         login = self.login
         if login is not None:
             name = login.user.display_name or login.user.username
-            self.operator_label.setText(self.tr("● %1 on shift").replace("%1", name))
-            self.operator_label.setToolTip(self.tr("Logged in since %1 — Ctrl+L to log off")
-                                           .replace("%1", self.formatter.time(self.clock())))
+            self.operator_label.setText(fill(self.tr("● %1 on shift"), name))
+            self.operator_label.setToolTip(fill(self.tr("Logged in since %1 — Ctrl+L to log off"),
+                                                self.formatter.time(self.clock())))
         else:
             self.operator_label.setText(self.tr("Nobody logged in"))
         self.operator_label.setVisible(True)
         if view is not None and view.balance is not None:
-            self.balance_label.setText(self.tr("Credit %1").replace(
-                "%1", self.formatter.money(view.balance.available)))
+            self.balance_label.setText(fill(self.tr("Credit %1"),
+                                            self.formatter.money(view.balance.available)))
             self.balance_label.setToolTip(self.tr("Prepaid credit available for calls"))
             self.balance_label.show()
         else:
@@ -388,13 +393,13 @@ class MainWindow(QMainWindow):
             self.switch_indicator.show()
             if switch.connected:
                 self._set_indicator(self.switch_indicator, "ok", self.tr("● Phones: OK"),
-                                    self.tr("The telephone switch (%1) is connected.")
-                                    .replace("%1", switch.kind))
+                                    fill(self.tr("The telephone switch (%1) is connected."),
+                                         switch.kind))
             else:
                 self._set_indicator(self.switch_indicator, "bad",
                                     self.tr("● Phones: unreachable"),
-                                    self.tr("The telephone switch (%1) does not answer: "
-                                            "no call can be made.").replace("%1", switch.kind))
+                                    fill(self.tr("The telephone switch (%1) does not answer: "
+                                                 "no call can be made."), switch.kind))
 
     def _show_offline(self, view: LiveView | None) -> None:
         if self.login is None:
@@ -453,8 +458,13 @@ class MainWindow(QMainWindow):
         if tile is not None:
             tile.set_invoice(False)
         name = tile.cabin.name if tile is not None else str(result.cabin_id)
-        self.show_toast(self.tr("%1 paid — change %2").replace("%1", name).replace(
-            "%2", self.formatter.money(result.change)))
+        self.show_toast(fill(self.tr("%1 paid — change %2"), name,
+                             self.formatter.money(result.change)))
+        if result.invoice is not None:
+            transaction_id = result.transaction_id
+            self.invoice_card.show_invoice_from(
+                lambda: self.client.invoice_pdf(transaction_id),
+                fill(self.tr("Invoice %1"), result.invoice.number))
         self.sig_paid.emit(result)
 
     def open_history(self, cabin_id: int) -> HistoryDialog | None:
@@ -466,11 +476,17 @@ class MainWindow(QMainWindow):
                                operations=self.operations, formatter=self.formatter,
                                training=self.training, parent=self)
         dialog.sig_open_invoice.connect(self.sig_open_invoice)
+        dialog.sig_open_invoice.connect(self.open_invoice)
         dialog.finished.connect(lambda _: setattr(self, "history_dialog", None))
         self.history_dialog = dialog
         dialog.open()
         dialog.load()
         return dialog
+
+    def open_invoice(self, transaction_id: int) -> None:
+        """Reopen an earlier invoice full screen (downloaded off the GUI thread)."""
+        open_invoice(lambda: self.client.invoice_pdf(transaction_id),
+                     fill(self.tr("Invoice of payment %1"), str(transaction_id)), parent=self)
 
     # --- messages -------------------------------------------------------------------------
     def show_toast(self, text: str, msecs: int = 5000) -> None:
@@ -489,7 +505,7 @@ class MainWindow(QMainWindow):
                                size.height())
 
     def _operation_failed(self, label: str, exc: BaseException) -> None:
-        self.show_toast(self.tr("Something failed: %1").replace("%1", str(exc)))
+        self.show_toast(fill(self.tr("Something failed: %1"), str(exc)))
 
     def closeEvent(self, event: object) -> None:
         self.bridge.stop()
