@@ -34,6 +34,7 @@ class CallSnapshot:
     dialed_number: str
     number: str
     destination: str
+    sell_prefix: str
     state: CallState
     started_at: datetime
     ringing_at: datetime | None
@@ -55,7 +56,8 @@ class CallSnapshot:
         return cls(id=call.id, callshop_id=call.callshop_id, cabin_id=call.cabin_id,
                    session_id=call.session_id, pbx_call_id=call.pbx_call_id,
                    dialed_number=call.dialed_number, number=call.number,
-                   destination=call.destination, state=call.state,
+                   destination=call.destination, sell_prefix=call.sell_prefix,
+                   state=call.state,
                    started_at=call.started_at, ringing_at=call.ringing_at,
                    answered_at=call.answered_at, ended_at=call.ended_at,
                    billed_seconds=call.billed_seconds, price=Money(call.price, currency),
@@ -67,20 +69,23 @@ class CallSnapshot:
                    sip_code=call.sip_code, training=call.training)
 
     def data(self) -> dict[str, Any]:
+        """The `<call>` of docs/sync-protocol.md (plus `sip_code`)."""
         return {
-            "id": self.id, "callshop_id": self.callshop_id, "cabin_id": self.cabin_id,
-            "session_id": self.session_id, "pbx_call_id": self.pbx_call_id,
-            "dialed_number": self.dialed_number, "number": self.number,
-            "destination": self.destination, "state": self.state.value,
+            "id": self.id, "pbx_call_id": self.pbx_call_id, "cabin_id": self.cabin_id,
+            "session_id": self.session_id, "dialed_number": self.dialed_number,
+            "number": self.number, "destination": self.destination,
+            "state": self.state.value,
             "started_at": _iso(self.started_at), "ringing_at": _iso(self.ringing_at),
             "answered_at": _iso(self.answered_at), "ended_at": _iso(self.ended_at),
+            "rate": {"prefix": self.sell_prefix,
+                     "price_per_minute": self.price_per_minute.to_json(),
+                     "connection_fee": self.connection_fee.to_json(),
+                     "initial_increment": self.initial_increment,
+                     "subsequent_increment": self.subsequent_increment,
+                     "grace_seconds": self.grace_seconds},
             "billed_seconds": self.billed_seconds, "price": self.price.to_json(),
-            "price_per_minute": self.price_per_minute.to_json(),
-            "connection_fee": self.connection_fee.to_json(),
-            "initial_increment": self.initial_increment,
-            "subsequent_increment": self.subsequent_increment,
-            "grace_seconds": self.grace_seconds, "hangup_reason": self.hangup_reason,
-            "sip_code": self.sip_code, "training": self.training,
+            "hangup_reason": self.hangup_reason, "sip_code": self.sip_code,
+            "training": self.training,
         }
 
 
@@ -129,10 +134,16 @@ class BalanceUpdated:
     account_id: int
     callshop_id: int | None
     balance: Money
+    #: The balance minus what live calls reserve now (None: the guard does not meter
+    #: this account).
+    available: Money | None = None
 
     def data(self) -> dict[str, Any]:
+        """The snapshot's `balance` of docs/sync-protocol.md, with whose it is."""
         return {"account_id": self.account_id, "callshop_id": self.callshop_id,
-                "balance": self.balance.to_json()}
+                "balance": self.balance.to_json(),
+                "available": None if self.available is None else self.available.to_json(),
+                "currency": self.balance.currency}
 
 
 Change = CallUpdated | SessionUpdated | BalanceUpdated

@@ -118,6 +118,7 @@ class _Outbox:
     commands: list[BridgeCommand] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
     accounts: set[int] = field(default_factory=set)
+    charged: set[int] = field(default_factory=set)    # accounts a call was charged to
 
 
 class CallTracker:
@@ -497,6 +498,7 @@ class CallTracker:
             log.error("call %s could not be charged: %s", call.pbx_call_id, exc)
             return
         outbox.accounts.update(entry.account_id for entry in entries)
+        outbox.charged.update(entry.account_id for entry in entries)
 
     def _fire_due(self, db: Session, outbox: _Outbox) -> None:
         for cut in self.guard.due(self._now_ms()):
@@ -624,13 +626,16 @@ class CallTracker:
                                  .where(Account.id == account_id)).one()
             balance = Money(account.balance, account.currency)
             key = (BudgetKind.ACCOUNT, account_id)
+            available = None
             if self.guard.has_budget(key):
                 expected = self.guard.limit(key)
-                if expected != balance.sub_units:
+                if account_id in outbox.charged and expected != balance.sub_units:
                     log.warning("account %s: the guard expected %s, the ledger stores %s",
                                 account_id, from_sub_units(expected), balance)
                 self.guard.set_budget(key, balance.sub_units, balance.currency)
-            outbox.changes.append(BalanceUpdated(account_id, owners.get(account_id), balance))
+                available = Money.from_sub_units(self.guard.available(key), balance.currency)
+            outbox.changes.append(BalanceUpdated(account_id, owners.get(account_id), balance,
+                                                 available))
 
     def _max_duration_s(self, key: str) -> int | None:
         longest = self.guard.max_talk_ms(key)

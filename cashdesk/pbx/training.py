@@ -111,6 +111,7 @@ class TrainingBridge(PbxBridge):
         self._task: asyncio.Task[None] | None = None
         self._woken: asyncio.Event | None = None
         self._started = False
+        self._stopping = False
         #: Every event emitted, in order (for tests and a demo log).
         self.emitted: list[PbxEvent] = []
 
@@ -150,6 +151,7 @@ class TrainingBridge(PbxBridge):
     async def async_stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
+            self._stopping = True
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -300,7 +302,7 @@ class TrainingBridge(PbxBridge):
 
     async def _run(self) -> None:
         assert self._woken is not None
-        while True:
+        while not self._stopping:
             try:
                 self._woken.clear()
                 await self.run_due()
@@ -308,7 +310,8 @@ class TrainingBridge(PbxBridge):
                 delay = 1.0 if upcoming is None else \
                     (upcoming - self._clock.now()).total_seconds()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._woken.wait(), timeout=max(0.0, min(delay, 1.0)))
+                    async with asyncio.timeout(max(0.0, min(delay, 1.0))):
+                        await self._woken.wait()
             except asyncio.CancelledError:
                 raise
             except Exception:

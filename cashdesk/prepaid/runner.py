@@ -39,6 +39,7 @@ class DeadlineRunner:
         self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
         #: How many times `fire` ran (for tests and the status page).
         self.fired = 0
 
@@ -51,6 +52,10 @@ class DeadlineRunner:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
+            # The flag as well as the cancellation: a wake-up racing the cancel must
+            # not keep the loop alive (Python 3.11's wait_for could swallow one).
+            self._stopping = True
+            self._woken.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -65,7 +70,7 @@ class DeadlineRunner:
             self._loop.call_soon_threadsafe(self._woken.set)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 self._woken.clear()
                 deadline = await self._next_deadline()
@@ -76,7 +81,8 @@ class DeadlineRunner:
                 delay = self._idle_recheck_s if deadline is None else \
                     min(self._idle_recheck_s, (deadline - epoch_ms(self._clock.now())) / 1000)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._woken.wait(), timeout=max(0.0, delay))
+                    async with asyncio.timeout(max(0.0, delay)):
+                        await self._woken.wait()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -105,7 +105,7 @@ def test_changes_carry_wire_data(sessions: sessionmaker[Session], clock: FakeClo
     desk.connect(shop.cabins[0], "0044207946000")
     update = [c for c in desk.changes if isinstance(c, CallUpdated)][-1]
     data = update.data()
-    assert data["state"] == "answered" and data["price_per_minute"] == "0.2000"
+    assert data["state"] == "answered" and data["rate"]["price_per_minute"] == "0.2000"
     assert data["max_duration_s"] == 6000                   # 10.00 at 0.10/min
     assert update.kind == "call_updated"
 
@@ -286,7 +286,11 @@ def test_a_top_up_during_calls_moves_the_cut_later(sessions: sessionmaker[Sessio
     desk.tracker.refresh_balances([shop.account_id])
     assert desk.tracker.guard.next_cut() == start + 900_000
     assert desk.backstops()[-1].max_duration_s == 900
-    assert isinstance(desk.changes[-1], BalanceUpdated)
+    topped = desk.changes[-1]
+    assert isinstance(topped, BalanceUpdated) and topped.balance == Money.of("1.50", "EUR")
+    # Five minutes of 0.10 are reserved by the running call (the sixth starts at 300.001 s).
+    assert topped.available == Money.of("1.00", "EUR")
+    assert topped.data()["available"] == "1.0000"
     desk.run_until(3600)
     call = desk.call(call_id)
     assert call.state is CallState.CUT and epoch_ms(call.ended_at) == start + 900_000
