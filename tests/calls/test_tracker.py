@@ -268,6 +268,34 @@ def test_credit_running_out_cuts_every_call_at_the_exact_instant(
     desk.check_ledger(shop.callshop_id)
 
 
+@pytest.mark.parametrize("count", [1, 12, 40])
+def test_many_mixed_calls_are_cut_at_the_independently_computed_instant(
+        sessions: sessionmaker[Session], clock: FakeClock, count: int) -> None:
+    import random
+
+    from tests.prepaid.expected import expected_cut
+    rng = random.Random(count)
+    numbers = ["0044207946000", "0033612345678", "0012025550123", "00212612345678",
+               "00212512345678"]
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance=str(2 * count), cabins=count)
+    desk = Desk.open(sessions, clock)
+    calls = []
+    for cabin in shop.cabins:
+        calls.append(desk.connect(cabin, rng.choice(numbers)))
+        clock.advance(rng.uniform(0.1, 20))
+    stored = [desk.call(c) for c in calls]
+    expected = expected_cut([(buy_terms(c), epoch_ms(c.answered_at)) for c in stored],
+                            2 * count * 10_000, "EUR")
+    assert expected is not None
+    desk.run_until(4 * 3600)
+    for call in (desk.call(c) for c in calls):
+        assert call.state is CallState.CUT and epoch_ms(call.ended_at) == expected
+    assert 0 <= desk.balance(shop.account_id)
+    assert {c.pbx_call_id for c in desk.cuts()} == set(calls)
+    desk.check_ledger(shop.callshop_id)
+
+
 def test_a_top_up_during_calls_moves_the_cut_later(sessions: sessionmaker[Session],
                                                    clock: FakeClock) -> None:
     from cashdesk.ledger.accounts import record_topup
