@@ -13,6 +13,11 @@ The file (default: `server.toml` in the user's config directory) has one table::
     token_hours = 12              # how long a login lasts
     log_file = "/var/log/cashdesk/server.log"
     log_level = "INFO"
+    pbx = "kamailio"              # none (default), training, kamailio, asterisk
+    demo = true                   # a training shop with simulated customers
+
+    [pbx.kamailio]                # the chosen PBX's own settings (see its bridge)
+    ...
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ ENVIRONMENT = {
     "CASHDESK_DB": "database_url",
     "CASHDESK_TLS_CERT": "tls_cert",
     "CASHDESK_TLS_KEY": "tls_key",
+    "CASHDESK_PBX": "pbx",
+    "CASHDESK_DEMO": "demo",
 }
 
 #: Key in the file's [server] table → setting.
@@ -56,6 +63,10 @@ FILE_KEYS = {
     "login_free_failures": "login_free_failures",
     "login_max_delay_seconds": "login_max_delay_seconds",
     "shutdown_timeout": "shutdown_timeout",
+    "pbx": "pbx",
+    "demo": "demo",
+    "events_heartbeat_seconds": "events_heartbeat_seconds",
+    "events_queue_limit": "events_queue_limit",
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -90,6 +101,15 @@ class ServerConfig:
     login_free_failures: int = 5
     login_max_delay_seconds: float = 300.0
     shutdown_timeout: float = 10.0
+    # The PBX bridge (`cashdesk.server.bridges.FACTORIES`) and each kind's settings,
+    # the file's [pbx.<kind>] tables.
+    pbx: str = "none"
+    pbx_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A training shop with simulated customers (`cashdesk.server.demo`).
+    demo: bool = False
+    # The live events socket: heartbeat period, and how far a desk may fall behind.
+    events_heartbeat_seconds: float = 5.0
+    events_queue_limit: int = 2000
     # Bring the schema to the newest migration at startup.
     migrate: bool = True
     # Check every JSON answer against its declared schema (tests; a mismatch is a 500).
@@ -110,6 +130,12 @@ class ServerConfig:
             raise ConfigError("sip_realm cannot be empty")
         if self.login_free_failures < 1:
             raise ConfigError("login_free_failures must be at least 1")
+        if not self.pbx.strip():
+            raise ConfigError("pbx cannot be empty (use \"none\" for no PBX)")
+        if self.events_heartbeat_seconds <= 0:
+            raise ConfigError("events_heartbeat_seconds must be more than 0")
+        if self.events_queue_limit < 1:
+            raise ConfigError("events_queue_limit must be at least 1")
 
     @property
     def token_ttl(self) -> timedelta:
@@ -180,14 +206,20 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
-    unknown_tables = sorted(set(document) - {"server"})
+    unknown_tables = sorted(set(document) - {"server", "pbx"})
     if unknown_tables:
         raise ConfigError(f"{path}: unknown table or key {unknown_tables[0]!r} "
-                          "(settings go in a [server] table)")
+                          "(settings go in a [server] table, a PBX's in [pbx.<kind>])")
     table = document.get("server", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: 'server' must be a table ([server])")
     settings: dict[str, Any] = {}
+    pbx = document.get("pbx", {})
+    if not isinstance(pbx, dict) or not all(isinstance(v, dict) for v in pbx.values()):
+        raise ConfigError(f"{path}: a PBX's settings go in a table named after it, "
+                          "such as [pbx.asterisk]")
+    if pbx:
+        settings["pbx_settings"] = pbx
     for key, value in table.items():
         if key not in FILE_KEYS:
             raise ConfigError(f"{path}: unknown setting {key!r} in [server] "
