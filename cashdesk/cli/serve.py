@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-file", type=Path, default=None, metavar="FILE",
                         help="log file (rotated; default in the user's log directory)")
     parser.add_argument("--log-level", default=None, choices=LOG_LEVELS, type=str.upper)
+    parser.add_argument("--pbx", default=None, metavar="KIND",
+                        help="the PBX to bridge: none (default), training, kamailio, "
+                             "asterisk; its settings are the file's [pbx.KIND] table")
+    parser.add_argument("--demo", action="store_true", default=None,
+                        help="training mode: a training shop (made if missing) where "
+                             "simulated customers call; its logins are printed")
     parser.set_defaults(handler=run)
 
 
@@ -58,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             "host": args.host, "port": args.port, "database_url": args.db,
             "tls_cert": args.tls_cert, "tls_key": args.tls_key,
             "allow_plain_http": args.allow_plain_http, "log_file": args.log_file,
-            "log_level": args.log_level,
+            "log_level": args.log_level, "pbx": args.pbx, "demo": args.demo,
         })
         serve(config)
     except ConfigError as exc:

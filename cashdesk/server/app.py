@@ -12,9 +12,13 @@ from sqlalchemy import Engine
 
 from cashdesk.clock import Clock, SystemClock
 from cashdesk.server.api import TABLES
+from cashdesk.server.api.live import SOCKETS, close_event_sockets
 from cashdesk.server.auth import auth_middleware
+from cashdesk.server.billing import HUB, PBX_FACTORY, after_commit_middleware, billing_context
+from cashdesk.server.bridges import BridgeFactory
 from cashdesk.server.config import ServerConfig
 from cashdesk.server.errors import error_middleware
+from cashdesk.server.hub import EventHub
 from cashdesk.server.routes import check_every_route_declared, install
 from cashdesk.server.state import CLOCK, CONFIG, ENGINE, EXECUTOR, READERS, SESSIONS, THROTTLE
 from cashdesk.server.throttle import LoginThrottle
@@ -28,18 +32,28 @@ DB_THREADS = 4
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a base64 logo of 512 KiB fits with room to spare
 
 
-def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Application:
+def create_app(config: ServerConfig, *, clock: Clock | None = None,
+               pbx: BridgeFactory | None = None) -> web.Application:
     """The sync server's aiohttp application. Opening (and migrating) the database
-    happens at startup, in a worker thread; closing it at cleanup."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware],
+    happens at startup, in a worker thread, then billing starts (`billing.py`); at
+    cleanup billing stops first, then the database closes. `pbx` replaces the bridge
+    factory the configuration names (tests, benchmarks)."""
+    app = web.Application(middlewares=[error_middleware, auth_middleware,
+                                       after_commit_middleware],
                           client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
     app[CLOCK] = clock or SystemClock()
     app[THROTTLE] = LoginThrottle(app[CLOCK], free_failures=config.login_free_failures,
                                   max_delay=config.login_max_delay_seconds)
+    app[HUB] = EventHub(queue_limit=config.events_queue_limit)
+    app[SOCKETS] = set()
+    if pbx is not None:
+        app[PBX_FACTORY] = pbx
     install(app, TABLES)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(billing_context)
     app.on_startup.append(_check_routes)
+    app.on_shutdown.append(close_event_sockets)
     return app
 
 

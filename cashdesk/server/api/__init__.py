@@ -1,7 +1,6 @@
 """The HTTP API, one module per resource, each with its own `RouteTable`.
 
-Later resources (rate import, top-ups, payments, live snapshot, events, dashboard, P&L)
-slot in as new modules here and in `TABLES`.
+A new resource slots in as a new module here and in `TABLES`.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from cashdesk.server.api import (
     call_history,
     dashboard,
     invoice_settings,
+    live,
     meta,
     payments,
     profit,
@@ -43,4 +43,5 @@ TABLES: tuple[RouteTable, ...] = (
     dashboard.routes,
     profit.routes,
     rate_decks.routes,
+    live.routes,
 )

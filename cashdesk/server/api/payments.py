@@ -41,6 +41,7 @@ from cashdesk.ledger.payments import Payment, pay_cabin
 from cashdesk.ledger.sessions import session_due
 from cashdesk.money import Money
 from cashdesk.server import scope
+from cashdesk.server.billing import after_payment
 from cashdesk.server.errors import Conflict, Invalid, NotFound, Unprocessable
 from cashdesk.server.routes import Ctx, RouteTable
 from cashdesk.server.schema import Bool, Int, MoneyText, Obj, Str, Timestamp
@@ -221,6 +222,7 @@ async def pay_cabin_endpoint(ctx: Ctx) -> dict[str, Any]:
     (with `amount_due` and `received` beside the error) and `invoice_failed`."""
     answer = await ctx.db(pay, ctx.clock, ctx.principal, ctx.shop_id, ctx.params["cabin_id"],
                           ctx.body)
+    await after_payment(ctx.app, ctx.shop_id, answer["cabin_id"], answer["session_id"])
     if not answer["replayed"]:
         log.info("%s took %s for cabin %d (transaction %d%s)", ctx.principal.username,
                  answer["received"], answer["cabin_id"], answer["transaction_id"],

@@ -23,6 +23,7 @@ from cashdesk.ledger.kinds import TopupKind
 from cashdesk.money import Money
 from cashdesk.server import scope
 from cashdesk.server.api.transactions import NAMED, OPERATOR, operator_json, page_rows
+from cashdesk.server.billing import after_topup
 from cashdesk.server.errors import Conflict, Invalid
 from cashdesk.server.periods import CALLSHOP, PAGE, RANGE, Period, custom_period, shop_zone
 from cashdesk.server.routes import Ctx, RouteTable
@@ -133,6 +134,7 @@ async def record_shop_topup(ctx: Ctx) -> dict[str, Any]:
     may take credit away, but never below zero (409). HTTP 200 for a retry with the
     same key too (`replayed: true`); the same key with another amount or kind is 409."""
     answer = await ctx.db(record, ctx.clock, ctx.principal, ctx.params["shop_id"], ctx.body)
+    await after_topup(ctx.app, answer["callshop_id"])
     if not answer["replayed"]:
         log.info("%s recorded a %s top-up of %s for callshop %d", ctx.principal.username,
                  answer["kind"], answer["amount"], answer["callshop_id"])
