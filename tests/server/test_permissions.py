@@ -8,6 +8,7 @@ fresh objects to act on, so an allowed DELETE cannot spoil the next identity's t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import WSMsgType, WSServerHandshakeError, web
 from sqlalchemy import Engine, text
 
 from cashdesk.auth.roles import Permission, Role, allowed
@@ -26,7 +27,9 @@ from cashdesk.ledger.payments import pay_cabin
 from cashdesk.ledger.sessions import attach_call
 from cashdesk.money import Money
 from cashdesk.server.api import TABLES
+from cashdesk.server.api.live import SOCKET_MESSAGES
 from cashdesk.server.app import create_app
+from cashdesk.server.billing import HUB
 from cashdesk.server.routes import (
     AUTHENTICATED,
     OPEN_ENDPOINTS,
@@ -269,6 +272,10 @@ SAMPLES: dict[tuple[str, str], Callable[[Targets], Sample]] = {
         params={"cabin_id": t.cabin()}, csv=DECK),
     ("GET", "/cabins/{cabin_id}/rates/export"): lambda t: Sample(
         params={"cabin_id": t.cabin()}),
+    # The caller's own shop: another shop's users see theirs (the socket test below
+    # checks that they never see shop A's events).
+    ("GET", "/live"): lambda t: Sample(),
+    ("GET", "/events"): lambda t: Sample(),
 }
 
 
@@ -338,7 +345,12 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("GET", "/tariffs/{tariff_id}/export"): Permission.VIEW_SELL_RATES,
     ("POST", "/cabins/{cabin_id}/rates/import"): Permission.MANAGE_SELL_RATES,
     ("GET", "/cabins/{cabin_id}/rates/export"): Permission.VIEW_SELL_RATES,
+    ("GET", "/live"): Permission.VIEW_LIVE,
+    ("GET", "/events"): Permission.VIEW_LIVE,
 }
+
+# What a desk may send on the events socket: pinned like the endpoints.
+SOCKET_ACCESS = {"ping": Permission.VIEW_LIVE}
 
 
 @dataclass(frozen=True)
@@ -421,6 +433,58 @@ def test_only_the_listed_endpoints_skip_a_permission():
         ("GET", "/api/v1/openapi.json")}
 
 
+def test_socket_messages_are_as_agreed():
+    assert SOCKET_MESSAGES == SOCKET_ACCESS
+
+
+async def _socket_try(client: Any, world: World, path: str, identity: Identity,
+                      token: str | None, expected: int) -> list[str]:
+    """The events socket for one identity: the handshake answers `expected` (101:
+    accepted); then every socket message is answered as the permission table says,
+    an unknown one is refused (error, then close 1008), and the desk sees its own
+    shop's events only."""
+    # Half the identities put the token in the query, as browsers must.
+    in_query = identity.username is not None and len(identity.name) % 2 == 0
+    headers = bearer(token) if token and not in_query else {}
+    params = {"token": token} if token and in_query else {}
+    try:
+        ws = await client.ws_connect(path, headers=headers, params=params)
+    except WSServerHandshakeError as exc:
+        return [] if exc.status == expected else \
+            [f"{identity.name}: handshake {exc.status} (expected {expected})"]
+    wrong = []
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(ws.close)
+        if expected != 101:
+            return [f"{identity.name}: socket accepted (expected {expected})"]
+        hello = await ws.receive_json(timeout=5)
+        assert hello["type"] == "hello"
+        role = _role(identity.username or "")
+        for name, permission in SOCKET_MESSAGES.items():
+            await ws.send_json({"type": name})
+            answer = await ws.receive_json(timeout=5)
+            want = "pong" if allowed(role, permission) else "error"
+            if answer["type"] != want:
+                wrong.append(f"{identity.name}: {name} answered {answer} (expected {want})")
+        hub = client.app[HUB]
+        own = {"a": world.shop_a, "b": world.shop_b, "c": world.shop_c}[
+            (identity.username or "").rsplit("_", 1)[1]]
+        hub.publish(world.shop_a, "call", {"secret": "shop A"})
+        hub.publish(own, "call", {"mine": True})
+        seen = [(await ws.receive_json(timeout=5))["data"]
+                for _ in range(2 if identity.home else 1)]
+        wanted = [{"secret": "shop A"}, {"mine": True}] if identity.home else [{"mine": True}]
+        if seen != wanted:
+            wrong.append(f"{identity.name}: saw {seen} (expected {wanted})")
+        await ws.send_json({"type": "subscribe", "callshop_id": world.shop_b})
+        refused = await ws.receive_json(timeout=5)
+        closed = await ws.receive(timeout=5)
+        if refused["type"] != "error" or closed.type is not WSMsgType.CLOSE \
+                or closed.data != 1008:
+            wrong.append(f"{identity.name}: an unknown message got {refused}, {closed}")
+    return wrong
+
+
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.access is not PUBLIC], ids=str)
 async def test_permission_matrix(route, client, sqlite_engine, clock, world, tokens):
     targets = Targets(sqlite_engine, clock, world)
@@ -432,6 +496,12 @@ async def test_permission_matrix(route, client, sqlite_engine, clock, world, tok
         path = route.path.format(**sample.params)
         before = fingerprint(sqlite_engine)
         headers = bearer(token) if token else {}
+        if route.status == 101:
+            expected = expected_status(route, identity, sample)
+            wrong += await _socket_try(client, world, path, identity, token, expected)
+            if fingerprint(sqlite_engine) != before and expected != 101:
+                wrong.append(f"{identity.name}: refused but changed the database")
+            continue
         if sample.csv is not None:
             response = await client.request(route.method, path, params=sample.query,
                                              data=sample.csv.encode(),
