@@ -12,7 +12,8 @@ database work costs per call.
    (with its exact maximum talk time) + answer + one older call finishing + the next
    deadline, and every 200 ms the backstops of all calls (as the tracker sends them).
 3. The tracker on a SQLite file: a whole call (authorise, started, ringing, answered,
-   ended with its charge), each step one committed transaction, 100 other calls live.
+   ended with its charge), each step one committed transaction, 100 / 500 other calls
+   live on the same shop account.
 
 Each figure is the median of `--runs` runs; every run is printed.
 
@@ -21,7 +22,8 @@ Figures (DESIGN.md format), after the human-readable output:
     METRIC guard_recompute_500_ms <ms> ms     one exhaustion search, 500 calls
     METRIC guard_new_call_50_ms <ms> ms       guard work per new call, 50 live
     METRIC guard_new_call_500_ms <ms> ms      guard work per new call, 500 live
-    METRIC tracker_call_sqlite_ms <ms> ms     a call's five steps on SQLite, 100 live
+    METRIC tracker_call_100_sqlite_ms <ms> ms   a call's five steps on SQLite, 100 live
+    METRIC tracker_call_500_sqlite_ms <ms> ms   the same, 500 live
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def bench_churn(count: int, runs: int, ops: int = 100) -> float:
     return statistics.median(times)
 
 
-def bench_tracker(runs: int) -> float:
+def bench_tracker(runs: int, live: int) -> float:
     from cashdesk.pbx.bridge import AuthorisationRequest
     from cashdesk.pbx.events import CallAnswered, CallEnded, CallRinging, CallStarted
     from cashdesk.store.database import open_engine, session_factory, upgrade
@@ -132,7 +134,7 @@ def bench_tracker(runs: int) -> float:
         sessions = session_factory(engine)
         clock = FakeClock()
         with sessions.begin() as db:
-            shop = make_shop(db, clock, balance="100000", cabins=101)
+            shop = make_shop(db, clock, balance="100000", cabins=live + 1)
         desk = Desk.open(sessions, clock)
         for cabin in shop.cabins[1:]:
             desk.connect(cabin, "0044207946000")
@@ -149,7 +151,8 @@ def bench_tracker(runs: int) -> float:
             desk.tracker.handle(CallEnded(call, at=clock.now()))
             elapsed = (time.perf_counter() - start) * 1000
             times.append(elapsed)
-            print(f"  tracker, one call (5 transactions), run {run + 1}: {elapsed:.1f} ms")
+            print(f"  tracker, one call (5 transactions), {live} live, run {run + 1}: "
+                  f"{elapsed:.1f} ms")
         engine.dispose()
     return statistics.median(times)
 
@@ -160,12 +163,13 @@ def main() -> None:
     args = parser.parse_args()
     recompute = {n: bench_recompute(n, args.runs) for n in (50, 500)}
     churn = {n: bench_churn(n, max(3, args.runs // 2)) for n in (50, 500)}
-    tracker = bench_tracker(args.runs)
+    tracker = {n: bench_tracker(args.runs, n) for n in (100, 500)}
     for n in (50, 500):
         print(f"METRIC guard_recompute_{n}_ms {recompute[n]:.3f} ms")
     for n in (50, 500):
         print(f"METRIC guard_new_call_{n}_ms {churn[n]:.3f} ms")
-    print(f"METRIC tracker_call_sqlite_ms {tracker:.1f} ms")
+    for n in (100, 500):
+        print(f"METRIC tracker_call_{n}_sqlite_ms {tracker[n]:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -96,12 +96,9 @@ class CallUpdated:
     kind: ClassVar[str] = "call_updated"
     callshop_id: int
     call: CallSnapshot
-    #: The call's current maximum talk time in seconds (its backstop), None if unlimited
-    #: or not answered; lets a tile show "cut in 2:10".
-    max_duration_s: int | None = None
 
     def data(self) -> dict[str, Any]:
-        return {**self.call.data(), "max_duration_s": self.max_duration_s}
+        return self.call.data()
 
 
 @dataclass(frozen=True, slots=True)

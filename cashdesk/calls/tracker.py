@@ -181,14 +181,15 @@ class CallTracker:
                 return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE,
                                             "this call is already over")
             at = request.at or self._clock.now()
-            admitted = self._admit(db, key, request.sip_username, request.dialed_number)
+            admitted, longest = self._admit(db, key, request.sip_username,
+                                            request.dialed_number)
             if isinstance(admitted, Refusal):
                 self._record_refusal(db, outbox, key, admitted, request.dialed_number, at)
                 decision = Authorisation.refuse(admitted.reason, admitted.detail)
                 self._remember(self._refusals, key, decision)
                 return decision
             self._authorised[key] = (admitted, epoch_ms(at))
-            return Authorisation.allow(self._max_duration_s(key))
+            return Authorisation.allow(None if longest is None else backstop_seconds(longest))
 
     def handle(self, event: PbxEvent) -> None:
         """Apply one PBX event (see the module doc for duplicates and ordering)."""
@@ -371,7 +372,7 @@ class CallTracker:
         else:
             # Routed without asking us first (no authorisation step in this PBX's
             # dialplan): authorise now, and cut if refused.
-            rated = self._admit(db, key, event.sip_username, event.dialed_number)
+            rated, _ = self._admit(db, key, event.sip_username, event.dialed_number)
             if isinstance(rated, Refusal):
                 self._record_refusal(db, outbox, key, rated, event.dialed_number, at)
                 self._remember(self._refusals, key,
@@ -423,8 +424,7 @@ class CallTracker:
         cabin_session = attach_call(db, self._clock, call)
         outbox.sessions.add(cabin_session.id)
         outbox.changes.append(CallUpdated(call.callshop_id,
-                                          CallSnapshot.of(call, live.rated.currency),
-                                          self._max_duration_s(key)))
+                                          CallSnapshot.of(call, live.rated.currency)))
         early = self._early_ends.pop(key, None)
         if early is not None:
             self._ended(db, outbox, live, key, early[1])
@@ -518,18 +518,20 @@ class CallTracker:
 
     # ------------------------------------------------------------- admission -----
     def _admit(self, db: Session, key: str, sip_username: str,
-               dialed_number: str) -> RatedCall | Refusal:
+               dialed_number: str) -> tuple[RatedCall | Refusal, int | None]:
+        """The call rated and admitted by the guard (and the talk time it would get if
+        answered now, in ms), or why not."""
         rated = rate_call(db, self._rater, sip_username, dialed_number)
         if isinstance(rated, Refusal):
-            return rated
+            return rated, None
         self._set_budgets(rated.budgets)
         admission = self.guard.authorise(key, rated.draws, max_call_ms=rated.max_call_ms)
         if not admission.allowed:
             assert admission.refusal is not None
             return Refusal(admission.refusal, _refusal_detail(admission.refusal,
                                                                admission.budget),
-                           rated.cabin_id, rated.callshop_id, rated.number)
-        return rated
+                           rated.cabin_id, rated.callshop_id, rated.number), None
+        return rated, admission.max_duration_ms
 
     def _set_budgets(self, budgets: Iterable[BudgetSpec]) -> None:
         for spec in budgets:
