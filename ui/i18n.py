@@ -6,21 +6,35 @@ loads the compiled `.qm` for the chosen language, switches the whole application
 layout direction (Arabic is right-to-left) and keeps the `Formatter` the screens use.
 Switching at run time sends Qt's `LanguageChange` event to every widget, which
 re-labels itself in `retranslate()`; nothing restarts.
+
+Numbers, money, dates and times are Babel's, for the language's locale, with Western
+digits in every language (CLDR's default for `ar`, and what the till's keypad, the
+phone numbers and Qt's `%n` show): one set of digits on one screen.
+
+Right-to-left: a value (an amount, a phone number, a name) put into a sentence is
+wrapped in a Unicode isolate (`fill()`, `isolate()`, `ltr()`), so the bidi algorithm
+orders it as one block: "%1/min" stays "€0.12/min" and never becomes "min/€0.12".
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from babel.numbers import format_decimal, get_decimal_symbol
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
 from PySide6.QtWidgets import QApplication
 
 from cashdesk.money import Money, MoneyError, minor_unit
+
+log = logging.getLogger(__name__)
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "resources" / "translations"
 
@@ -35,8 +49,39 @@ LANGUAGES: dict[str, str] = {
 #: language).
 BABEL_LOCALES = {"en": "en", "fr": "fr_FR", "es": "es_ES", "ar": "ar"}
 RIGHT_TO_LEFT = frozenset({"ar"})
-#: Isolates that keep numbers left-to-right inside Arabic text.
-LRI, PDI = "\u2066", "\u2069"
+#: Unicode bidi isolates (UAX #9): LRI…PDI keeps numbers, phone numbers and durations
+#: left-to-right inside Arabic text; FSI…PDI makes a value (an amount, a name) one block
+#: with its own direction, so it never mixes with the sentence around it.
+LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
+_PLACEHOLDER = re.compile(r"%([1-9])")
+
+
+def ltr(text: str) -> str:
+    """Digits and signs that read left to right in every language (a phone number,
+    a duration, a time)."""
+    return f"{LRI}{text}{PDI}"
+
+
+def isolate(text: str) -> str:
+    """A value with its own direction, set apart from the text around it."""
+    return f"{FSI}{text}{PDI}"
+
+
+def aligned(text: str, direction: Qt.LayoutDirection) -> str:
+    """Data (a shop's name) shown alone in a wide label: a label aligns a text by its
+    own script, so a Latin name sat at the left of an Arabic screen. A direction mark
+    sets it where the layout starts; the name itself stays whole."""
+    mark = "\u200f" if direction == Qt.LayoutDirection.RightToLeft else "\u200e"
+    return mark + isolate(text)
+
+
+def fill(template: str, *values: object) -> str:
+    """Qt's `QString::arg()` for a translated sentence: `%1`, `%2`… replaced in one
+    pass (a value that contains "%2" is left alone), each value isolated."""
+    def value(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - 1
+        return isolate(str(values[index])) if index < len(values) else match.group(0)
+    return _PLACEHOLDER.sub(value, template)
 
 _ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
@@ -67,11 +112,14 @@ class Formatter:
         return _money_text(amount, self.babel_locale)
 
     def rate(self, per_minute: Money) -> str:
-        return QCoreApplication.translate("Formatter", "%1/min").replace(
-            "%1", self.money(per_minute))
+        """A per-minute price: "€0.12/min", "0,12 €/min", or in Arabic the amount then
+        "/دقيقة". Isolated as a whole (it sits beside a destination) and around the
+        amount (it sits beside "/min")."""
+        return isolate(fill(QCoreApplication.translate("Formatter", "%1/min"),
+                            self.money(per_minute)))
 
     def decimal_point(self) -> str:
-        return self.qlocale.decimalPoint()
+        return get_decimal_symbol(self.babel_locale)
 
     def plain_amount(self, amount: Money) -> str:
         """An amount for an input field: no symbol, the locale's decimal separator."""
@@ -93,12 +141,11 @@ class Formatter:
 
     def date_time(self, moment: datetime) -> str:
         local = moment.astimezone(self.timezone)
-        locale = self.qlocale
-        date_text = locale.toString(local.date(), QLocale.FormatType.ShortFormat)
+        date_text = format_date(local.date(), "short", locale=self.babel_locale)
         return f"{date_text} {local.strftime('%H:%M')}"
 
     def count(self, value: int) -> str:
-        return self.qlocale.toString(value)
+        return format_decimal(value, locale=self.babel_locale)
 
 
 def parse_cash(text: str, currency: str) -> Money:
@@ -133,6 +180,9 @@ class Languages:
         self._installed = False
 
     def switch(self, code: str) -> None:
+        """Load `code`'s translations and direction; every open window re-labels
+        itself on the `LanguageChange` events this posts. English loads one too: it
+        carries the English plural forms ("1 cabin", "2 cabins")."""
         code = code if code in LANGUAGES else "en"
         if self._installed:
             self.app.removeTranslator(self._ours)
@@ -140,13 +190,16 @@ class Languages:
             self._installed = False
         self.code = code
         QLocale.setDefault(QLocale(BABEL_LOCALES[code]))
+        ours = TRANSLATIONS / f"cashdesk_{code}.qm"
+        if not self._ours.load(str(ours)):
+            log.warning("no translations loaded from %s (run bootstrap.py to compile them)",
+                        ours)
         if code != "en":
-            self._ours.load(str(TRANSLATIONS / f"cashdesk_{code}.qm"))
             self._qt.load(f"qtbase_{code}",
                           QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
             self.app.installTranslator(self._qt)
-            self.app.installTranslator(self._ours)
-            self._installed = True
+        self.app.installTranslator(self._ours)
+        self._installed = True
         self.app.setLayoutDirection(Qt.LayoutDirection.RightToLeft if code in RIGHT_TO_LEFT
                                     else Qt.LayoutDirection.LeftToRight)
 
