@@ -32,12 +32,11 @@ from cashdesk.call_state import CallState
 from cashdesk.money import Money
 from server_client.live import CabinState, LiveCabin, LiveCall, LiveView
 from ui import theme
-from ui.i18n import LRI, PDI, Formatter
+from ui.i18n import LRI, PDI, Formatter, isolate
 
 
-
-def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
-    return QCoreApplication.translate("CabinTile", text, disambiguation, n)
+# Texts are in Qt's "CabinTile" context: `self.tr()` in the widget,
+# `QCoreApplication.translate("CabinTile", …)` outside it (so pyside6-lupdate finds them).
 
 
 # --- what a tile shows ------------------------------------------------------------------
@@ -76,22 +75,22 @@ class TileModel:
 
 def state_label(state: str) -> str:
     return {
-        CabinState.FREE: _tr("Free"),
-        CabinState.IN_USE: _tr("In use"),
-        CabinState.AWAITING_PAYMENT: _tr("To pay"),
-        CabinState.DISABLED: _tr("Disabled"),
-        UNREACHABLE: _tr("No line"),
+        CabinState.FREE: QCoreApplication.translate("CabinTile", "Free"),
+        CabinState.IN_USE: QCoreApplication.translate("CabinTile", "In use"),
+        CabinState.AWAITING_PAYMENT: QCoreApplication.translate("CabinTile", "To pay"),
+        CabinState.DISABLED: QCoreApplication.translate("CabinTile", "Disabled"),
+        UNREACHABLE: QCoreApplication.translate("CabinTile", "No line"),
     }.get(state, state)
 
 
 def call_state_label(state: str) -> str:
     return {
-        CallState.DIALING: _tr("Dialing"),
-        CallState.RINGING: _tr("Ringing"),
-        CallState.ANSWERED: _tr("Connected"),
-        CallState.ENDED: _tr("Ended"),
-        CallState.FAILED: _tr("Not answered"),
-        CallState.CUT: _tr("Cut"),
+        CallState.DIALING: QCoreApplication.translate("CabinTile", "Dialing"),
+        CallState.RINGING: QCoreApplication.translate("CabinTile", "Ringing"),
+        CallState.ANSWERED: QCoreApplication.translate("CabinTile", "Connected"),
+        CallState.ENDED: QCoreApplication.translate("CabinTile", "Ended"),
+        CallState.FAILED: QCoreApplication.translate("CabinTile", "Not answered"),
+        CallState.CUT: QCoreApplication.translate("CabinTile", "Cut"),
     }.get(CallState(state), state)
 
 
@@ -327,11 +326,11 @@ class CabinTile(QWidget):
         super().changeEvent(event)
 
     def retranslate(self) -> None:
-        self.pay_button.setText(_tr("Pay"))
-        self.pay_button.setToolTip(_tr("Pay this cabin (Enter)"))
-        self.history_button.setToolTip(_tr("Past sessions of this cabin (H)"))
-        self.invoice_bar.check.setToolTip(_tr("Invoice for this payment (I)"))
-        self.invoice_bar.label.setToolTip(_tr("Invoice for this payment (I)"))
+        self.pay_button.setText(self.tr("Pay"))
+        self.pay_button.setToolTip(self.tr("Pay this cabin (Enter)"))
+        self.history_button.setToolTip(self.tr("Past sessions of this cabin (H)"))
+        self.invoice_bar.check.setToolTip(self.tr("Invoice for this payment (I)"))
+        self.invoice_bar.label.setToolTip(self.tr("Invoice for this payment (I)"))
 
     def resizeEvent(self, event: object) -> None:
         self._place_children()
@@ -377,8 +376,8 @@ class CabinTile(QWidget):
             model = self.model
             assert model is not None
             self.pay_button.setEnabled(model.payable and not model.stale)
-            self.pay_button.setToolTip(_tr("Pay this cabin (Enter)") if model.payable else
-                                       _tr("A call is still running in this cabin"))
+            self.pay_button.setToolTip(self.tr("Pay this cabin (Enter)") if model.payable else
+                                       self.tr("A call is still running in this cabin"))
         self.invoice_bar.setGeometry(self._visual(QRect(w - self.BAR - 3, header + 3,
                                                         self.BAR, h - header - 6)))
 
@@ -388,7 +387,6 @@ class CabinTile(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        rtl = self.layoutDirection() == Qt.LayoutDirection.RightToLeft
         p.setLayoutDirection(self.layoutDirection())
         w, h = self.width(), self.height()
         outer = QRect(1, 1, w - 2, h - 2)
@@ -412,10 +410,11 @@ class CabinTile(QWidget):
             p.end()
             return
 
-        align_start = (Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft) \
-            | Qt.AlignmentFlag.AlignVCenter
-        align_end = (Qt.AlignmentFlag.AlignLeft if rtl else Qt.AlignmentFlag.AlignRight) \
-            | Qt.AlignmentFlag.AlignVCenter
+        # The painter mirrors AlignLeft/AlignRight itself when it is right-to-left (no
+        # AlignAbsolute): "start" is AlignLeft in both directions. Swapping them here too
+        # put Arabic totals under the Pay button and costs next to the call icon.
+        align_start = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        align_end = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
         compact = self.compact
         badge_font = theme.font(9 if compact else 10, bold=True)
@@ -433,7 +432,7 @@ class CabinTile(QWidget):
 
         p.setPen(QColor("#ffffff"))
         history_w = header - 2
-        state_text = model.state_label.upper() if not model.stale else _tr("Stale").upper()
+        state_text = model.state_label.upper() if not model.stale else self.tr("Stale").upper()
         p.setFont(state_font)
         state_w = QFontMetrics(state_font).horizontalAdvance(state_text) + 6
         state_rect = self._visual(QRect(w - history_w - state_w - 10, 3, state_w, header))
@@ -460,11 +459,11 @@ class CabinTile(QWidget):
         if not model.rows:
             p.setPen(theme.MUTED)
             p.setFont(theme.font(10 if compact else 12))
-            text = _tr("Ready") if model.state == CabinState.FREE else ""
+            text = self.tr("Ready") if model.state == CabinState.FREE else ""
             if model.state == CabinState.DISABLED:
-                text = _tr("Out of service")
+                text = self.tr("Out of service")
             elif model.state == UNREACHABLE:
-                text = _tr("Switch unreachable")
+                text = self.tr("Switch unreachable")
             p.drawText(self._visual(body), Qt.AlignmentFlag.AlignCenter, text)
         elif compact:
             self._paint_compact_row(p, body, model, ink, align_start, align_end)
@@ -484,7 +483,7 @@ class CabinTile(QWidget):
                 p.setFont(label_font)
                 p.setPen(theme.MUTED)
                 lrect = QRect(10, h - footer - 2, w - 20 - tw - 10, footer)
-                p.drawText(self._visual(lrect), align_end, _tr("TOTAL"))
+                p.drawText(self._visual(lrect), align_end, self.tr("TOTAL"))
         if dim:
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(238, 241, 245, 110))
@@ -508,7 +507,7 @@ class CabinTile(QWidget):
             p.setFont(small)
             p.setPen(theme.MUTED)
             p.drawText(self._visual(QRect(body.left(), y, body.width(), self.ROW // 2)),
-                       align_start, _tr("+ %n earlier call(s)", None, hidden))
+                       align_start, self.tr("+ %n earlier call(s)", "", hidden))
             y += self.ROW // 2
         for row in rows:
             icon = theme.call_icon(row.state, 20)
@@ -533,7 +532,7 @@ class CabinTile(QWidget):
                 p.setPen(theme.CALL_COLOURS["answered"])
             p.drawText(self._visual(QRect(text_left, y + 18, width, 16)), align_end, duration)
             p.setPen(theme.MUTED)
-            detail = row.destination + ("  ·  " + row.rate if row.rate else "")
+            detail = isolate(row.destination) + ("  ·  " + row.rate if row.rate else "")
             detail = QFontMetrics(small).elidedText(detail, Qt.TextElideMode.ElideRight,
                                                     width - dur_w - 4)
             p.drawText(self._visual(QRect(text_left, y + 18, width - dur_w - 4, 16)),
@@ -555,8 +554,8 @@ class CabinTile(QWidget):
         dur_w = QFontMetrics(small).horizontalAdvance(row.duration) + 6
         p.drawText(self._visual(QRect(left, y, width, 18)), align_end, LRI + row.duration + PDI)
         p.setPen(ink)
-        text = row.destination if len(model.rows) == 1 else \
-            f"{row.destination} (+{len(model.rows) - 1})"
+        text = isolate(row.destination) if len(model.rows) == 1 else \
+            f"{isolate(row.destination)} {LRI}(+{len(model.rows) - 1}){PDI}"
         text = QFontMetrics(small).elidedText(text, Qt.TextElideMode.ElideRight,
                                               width - dur_w)
         p.drawText(self._visual(QRect(left, y, width - dur_w, 18)), align_start, text)
