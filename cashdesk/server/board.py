@@ -139,9 +139,17 @@ def read_shops(db: Session, shop_ids: Collection[int] | None = None) -> dict[int
     return shops
 
 
+def read_shop_infos(db: Session) -> dict[int, tuple[str, str, str, bool]]:
+    """Every shop's name, locale, time zone and training flag."""
+    return {row.id: (row.name, row.locale, row.timezone, row.training)
+            for row in db.execute(select(Callshop.id, Callshop.name, Callshop.locale,
+                                         Callshop.timezone, Callshop.training))}
+
+
 #: How the board reads shops: `read_shops` on a database thread.
 ShopLoader = Callable[[Collection[int] | None], Awaitable[dict[int, LiveShop]]]
 CabinLoader = Callable[[int], Awaitable[list[CabinRow]]]
+InfoLoader = Callable[[], Awaitable[dict[int, tuple[str, str, str, bool]]]]
 
 
 # --- the board ---------------------------------------------------------------------------
@@ -150,10 +158,12 @@ class LiveBoard:
     """See the module doc. Every method runs on the event loop's thread."""
 
     def __init__(self, hub: EventHub, load_shops: ShopLoader, load_cabins: CabinLoader,
-                 *, switch_of: Callable[[LiveShop], SwitchStatus] | None = None) -> None:
+                 load_infos: InfoLoader, *,
+                 switch_of: Callable[[LiveShop], SwitchStatus] | None = None) -> None:
         self.hub = hub
         self._load_shops = load_shops
         self._load_cabins = load_cabins
+        self._load_infos = load_infos
         self._switch_of = switch_of or (lambda shop: NO_SWITCH)
         self._shops: dict[int, LiveShop] = {}
         # Changes for a shop being loaded, replayed once it is.
@@ -320,16 +330,13 @@ class LiveBoard:
     async def async_shops_changed(self) -> None:
         """Shops were added or their settings edited: take their names, locales and
         time zones (not evented; the next snapshot shows them) and load new shops."""
-        fresh = await self._load_shops(None)
-        for shop_id, read in fresh.items():
+        for shop_id, (name, locale, timezone, training) in (await self._load_infos()).items():
             shop = self._shops.get(shop_id)
             if shop is None:
-                if shop_id not in self._loading:
-                    read.switch = self._switch_of(read)
-                    self._shops[shop_id] = read
+                await self._ensure(shop_id)
                 continue
-            shop.name, shop.locale, shop.timezone = read.name, read.locale, read.timezone
-            shop.training = read.training
+            shop.name, shop.locale, shop.timezone, shop.training = (name, locale, timezone,
+                                                                    training)
 
     def switches_changed(self) -> None:
         """A PBX link went up or down: publish each shop whose status moved."""
@@ -401,13 +408,17 @@ class LiveBoard:
         await asyncio.gather(*self._tasks, *self._loading.values(), return_exceptions=True)
 
 
-def loaders(run_read: Callable[..., Awaitable[Any]]) -> tuple[ShopLoader, CabinLoader]:
-    """The board's two readers over `run_read(work, *args)` (a read-only transaction
-    on a database thread)."""
+def loaders(run_read: Callable[..., Awaitable[Any]]
+            ) -> tuple[ShopLoader, CabinLoader, InfoLoader]:
+    """The board's readers over `run_read(work, *args)` (a read-only transaction on a
+    database thread)."""
     async def load_shops(shop_ids: Iterable[int] | None) -> dict[int, LiveShop]:
         return await run_read(read_shops, None if shop_ids is None else list(shop_ids))
 
     async def load_cabins(shop_id: int) -> list[CabinRow]:
         return await run_read(read_cabins, [shop_id])
 
-    return load_shops, load_cabins
+    async def load_infos() -> dict[int, tuple[str, str, str, bool]]:
+        return await run_read(read_shop_infos)
+
+    return load_shops, load_cabins, load_infos

@@ -121,13 +121,12 @@ class LinkStatus:
             log.warning("PBX (%s) disconnected", self.kind)
             self._on_change()
 
-    def assume(self, connected: bool) -> None:
-        """The server's guess for a bridge that reports nothing itself: up once started,
-        down when it could not start or was stopped."""
+    def assume(self, connected: bool, why: str = "") -> None:
+        """The server's own word for a bridge that reports nothing itself: up once
+        started, down when it could not start or was stopped."""
         if connected != self.connected:
             self.connected = connected
-            log.log(logging.INFO if connected else logging.WARNING, "PBX (%s) %s", self.kind,
-                    "started" if connected else "not connected")
+            log.info("PBX (%s) %s", self.kind, why or ("started" if connected else "down"))
             self._on_change()
 
     def reconnected(self, live_calls: list[LiveCall], lost_at: datetime | None) -> None:
@@ -231,7 +230,7 @@ class SupervisedBridge(PbxBridge):
         except Exception as exc:  # noqa: BLE001 - whatever the PBX did, the server starts
             log.error("PBX (%s) could not be started: %s; the desks show it disconnected "
                       "and it is retried in the background", self.link.kind, exc)
-            self.link.assume(False)
+            self.link.assume(False, "not connected")
             self._task = asyncio.create_task(self._keep_trying(), name=f"start {self.name}")
             return
         self._on_started()
@@ -273,7 +272,7 @@ class SupervisedBridge(PbxBridge):
         if self._started:
             self._started = False
             await self.inner.async_stop()
-        self.link.assume(False)
+        self.link.assume(False, "stopped")
 
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
         if not self._started:

@@ -290,3 +290,28 @@ async def test_rates_and_cabins_edited_through_the_api_take_effect(
     assert accounts[cabins.a_ids[1]].enabled is False
     assert accounts[cabins.a_ids[1]].sip_username == cabins.a[1]
     await desk.close()
+
+
+async def test_shop_edits_and_new_shops_reach_the_snapshot(aiohttp_client, config, clock,
+                                                           world, tokens, sqlite_engine):
+    furnish(sqlite_engine, clock, world)
+    live = await start(aiohttp_client, config, clock)
+    response = await live.client.patch(f"/api/v1/callshops/{world.shop_a}",
+                                       json={"name": "Shop A, Main Street"},
+                                       headers=tokens.headers("reseller_r1"))
+    assert response.status == 200
+    _, snapshot = await live.get("/live", tokens["operator_a"])
+    assert snapshot["callshop"]["name"] == "Shop A, Main Street"
+    status, created = await live.post("/callshops", tokens["reseller_r1"], {
+        "name": "Shop D", "admin_username": "admin_d", "admin_password": "correct-horse-1"})
+    assert status == 201
+    login = await live.client.post("/api/v1/auth/login", json={
+        "username": "admin_d", "password": "correct-horse-1"})
+    token = (await login.json())["token"]
+    status, fresh = await live.get("/live", token)
+    assert status == 200 and fresh["callshop"]["name"] == "Shop D" and fresh["cabins"] == []
+    response = await live.client.post("/api/v1/cabins", json={
+        "name": "Booth 1", "sip_username": "d-1"}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 201
+    _, fresh = await live.get("/live", token)
+    assert [c["name"] for c in fresh["cabins"]] == ["Booth 1"]
