@@ -302,7 +302,7 @@ async def test_shop_edits_and_new_shops_reach_the_snapshot(aiohttp_client, confi
     assert response.status == 200
     _, snapshot = await live.get("/live", tokens["operator_a"])
     assert snapshot["callshop"]["name"] == "Shop A, Main Street"
-    status, created = await live.post("/callshops", tokens["reseller_r1"], {
+    status, _ = await live.post("/callshops", tokens["reseller_r1"], {
         "name": "Shop D", "admin_username": "admin_d", "admin_password": "correct-horse-1"})
     assert status == 201
     login = await live.client.post("/api/v1/auth/login", json={
