@@ -24,14 +24,14 @@ from pathlib import Path
 
 START = time.perf_counter()
 
-from PySide6.QtCore import QObject, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from cashdesk import paths  # noqa: E402
 from server_client.client import ServerClient  # noqa: E402
 from server_client.models import Login  # noqa: E402
 from ui import theme  # noqa: E402
-from ui.i18n import Languages  # noqa: E402
+from ui.i18n import Languages, fill  # noqa: E402
 from ui.live_bridge import LiveBridge  # noqa: E402
 from ui.screens.login import LoginDialog  # noqa: E402
 from ui.server_process import LocalServer, ServerFailed, init_shop  # noqa: E402
@@ -133,8 +133,8 @@ class Desk(QObject):
             client.health()
             return client.base_url
 
-        self.login.set_server_state(False, self.tr("Starting the server…") if server
-                                    else self.tr("Connecting to the server…"))
+        self.login.set_server_state(False, (lambda: self.tr("Starting the server…")) if server
+                                    else (lambda: self.tr("Connecting to the server…")))
         self.operations.run(work, on_done=self._server_ready, on_failed=self._server_failed,
                             label="server")
 
@@ -145,9 +145,14 @@ class Desk(QObject):
         self.login.set_server_state(True)
 
     def _server_failed(self, exc: BaseException) -> None:
-        message = str(exc) if isinstance(exc, ServerFailed) else \
-            self.tr("The server cannot be reached: %1").replace("%1", str(exc))
-        self.login.set_server_state(False, message + " " + self.tr("Retrying…"))
+        started = isinstance(exc, ServerFailed)
+
+        def message() -> str:  # in the language of the moment (it may change meanwhile)
+            text = self.tr("The server could not be started: %1") if started else \
+                self.tr("The server cannot be reached: %1")
+            return fill(text, str(exc)) + " " + self.tr("Retrying…")
+
+        self.login.set_server_state(False, message)
         QTimer.singleShot(3000, self.connect_server)
 
     # --- language ------------------------------------------------------------------------
@@ -204,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         code = app.exec()
     except ServerFailed as exc:
-        QMessageBox.critical(None, "cashdesk", str(exc))
+        QMessageBox.critical(None, QCoreApplication.translate("Desk", "Cash desk"),
+                             fill(QCoreApplication.translate("Desk", "The server stopped: %1"),
+                                  str(exc)))
         code = 1
     finally:
         desk.shutdown()

@@ -229,7 +229,8 @@ def test_received_less_than_due_is_refused_and_nothing_is_taken(
     window, _, _ = paying_window(qtbot, desk_app, operator_client, paid_cabin)
     dialog = window.open_pay(paid_cabin.id)
     qtbot.keyClicks(dialog.received, "1.50")
-    assert "missing" in dialog.change_figure.text()
+    assert dialog.change_caption.text() == "STILL MISSING"
+    assert dialog.change_figure.text() == "€0.50"
     qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
     assert dialog.error.isVisible() and "Not enough cash" in dialog.error.text()
     assert dialog.requests_sent == 0 and dialog.isVisible()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
-from ui.i18n import BABEL_LOCALES, LANGUAGES
+from ui.i18n import BABEL_LOCALES, LANGUAGES, fill
 from ui.workers import Operations
 
 CURRENCIES = ("EUR", "USD", "GBP", "MAD", "DZD", "TND", "XOF", "CHF", "CAD")
@@ -155,7 +155,7 @@ class FirstRunDialog(QDialog):
         self.busy = False
         self.progress.hide()
         self.create_button.setEnabled(True)
-        self._fail(self.tr("The shop could not be created: %1").replace("%1", str(exc)))
+        self._fail(fill(self.tr("The shop could not be created: %1"), str(exc)))
 
     def _fail(self, text: str) -> None:
         self.error.setText(text)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from server_client.client import ServerClient
 from server_client.models import Page, PastSession
 from ui import theme
-from ui.i18n import LRI, PDI, Formatter
+from ui.i18n import LRI, PDI, Formatter, fill, isolate, ltr
 from ui.screens.cabin_tile import call_state_label, display_number
 from ui.workers import Operations
 
@@ -105,7 +105,7 @@ class HistoryDialog(QDialog):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("Cabin history"))
         self.training_banner.setText(self.tr("TRAINING — sessions of the training shop"))
-        self.title.setText(self.tr("History — %1").replace("%1", self.cabin_name))
+        self.title.setText(fill(self.tr("History — %1"), self.cabin_name))
         self.tree.setHeaderLabels([self.tr("When"), self.tr("Calls"), self.tr("Duration"),
                                    self.tr("Amount"), self.tr("Operator"),
                                    self.tr("Invoice")])
@@ -154,8 +154,7 @@ class HistoryDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self.loading = False
         self.progress.hide()
-        self.error.setText(self.tr("The history could not be loaded: %1").replace(
-            "%1", str(exc)))
+        self.error.setText(fill(self.tr("The history could not be loaded: %1"), str(exc)))
         self.error.show()
 
     def _update_summary(self) -> None:
@@ -169,9 +168,12 @@ class HistoryDialog(QDialog):
         fmt = self.fmt
         seconds = sum(call.duration_seconds or 0 for call in session.calls)
         answered = sum(1 for call in session.calls if call.answered_at is not None)
-        when = f"{fmt.date_time(session.opened_at)} – {fmt.time(session.closed_at)}"
+        # The date in its locale's own direction (Arabic dates carry RLMs between day,
+        # month and year: forced left-to-right they came out as "510:00 2026/1/").
+        when = (f"{isolate(fmt.date_time(session.opened_at))} – "
+                f"{ltr(fmt.time(session.closed_at))}")
         item = QTreeWidgetItem([
-            LRI + when + PDI,
+            when,
             self.tr("%n call(s)", "", len(session.calls)) + " · " +
             self.tr("%n answered", "", answered),
             fmt.duration(seconds), fmt.money(session.amount_due),
@@ -182,16 +184,17 @@ class HistoryDialog(QDialog):
             item.setFont(column, bold)
         item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setData(0, TRANSACTION, session.transaction_id)
-        item.setToolTip(3, self.tr("Received %1, change %2").replace(
-            "%1", fmt.money(session.received)).replace("%2", fmt.money(session.change)))
+        item.setToolTip(3, fill(self.tr("Received %1, change %2"),
+                                fmt.money(session.received), fmt.money(session.change)))
         if session.invoice is not None:
             item.setIcon(5, theme.icon(theme.invoice_pixmap(18)))
-            item.setToolTip(5, self.tr("Invoice %1 — press Enter to open it").replace(
-                "%1", session.invoice.number))
+            item.setToolTip(5, fill(self.tr("Invoice %1 — press Enter to open it"),
+                                    session.invoice.number))
         for call in session.calls:
             child = QTreeWidgetItem([
                 LRI + fmt.time(call.started_at) + PDI,
-                f"{LRI}{display_number(call.number or call.dialed_number)}{PDI}  {call.destination}",
+                (f"{LRI}{display_number(call.number or call.dialed_number)}{PDI}  "
+                 f"{isolate(call.destination)}"),
                 fmt.duration(call.duration_seconds or 0) if call.answered_at
                 else call_state_label(call.state),
                 fmt.money(call.price), "", ""])
@@ -199,8 +202,8 @@ class HistoryDialog(QDialog):
             child.setTextAlignment(3, Qt.AlignmentFlag.AlignRight
                                    | Qt.AlignmentFlag.AlignVCenter)
             child.setData(0, TRANSACTION, session.transaction_id)
-            child.setToolTip(1, self.tr("%1 per minute").replace(
-                "%1", fmt.money(call.price_per_minute)))
+            child.setToolTip(1, fill(self.tr("%1 per minute"),
+                                     fmt.money(call.price_per_minute)))
             item.addChild(child)
         return item
 

@@ -3,6 +3,8 @@ language chosen here applies at once to the whole desk (Arabic right-to-left).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,8 +24,16 @@ from server_client.client import ServerClient
 from server_client.errors import ServerUnavailable, TooManyAttempts, Unauthorized
 from server_client.models import Login
 from ui import theme
-from ui.i18n import LANGUAGES
+from ui.i18n import LANGUAGES, aligned
 from ui.workers import Operations
+
+#: A message shown on the login: a text, or a function that writes it in the current
+#: language (so a language chosen while it shows re-writes it at once).
+Message = str | Callable[[], str]
+
+
+def _text(message: Message) -> str:
+    return message() if callable(message) else message
 
 
 class LoginDialog(QDialog):
@@ -40,7 +50,8 @@ class LoginDialog(QDialog):
         self.training = training
         self.shop_name = shop_name
         self.server_ready = False
-        self.server_message = ""
+        self.server_message: Message = ""
+        self.error_message: Message = ""
         self.busy = False
         self.login: Login | None = None
         self.setMinimumWidth(460)
@@ -52,6 +63,7 @@ class LoginDialog(QDialog):
         self.training_banner = QLabel(self)
         self.training_banner.setObjectName("TrainingBanner")
         self.training_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.training_banner.setWordWrap(True)  # translations run longer than English
         self.training_banner.setVisible(training)
         root.addWidget(self.training_banner)
 
@@ -138,22 +150,24 @@ class LoginDialog(QDialog):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("Cash desk — log in"))
         self.title.setText(self.tr("Cash desk"))
-        self.subtitle.setText(self.shop_name or self.tr("Log in to start your shift"))
+        self.subtitle.setText(aligned(self.shop_name, self.layoutDirection()) if self.shop_name
+                              else self.tr("Log in to start your shift"))
         self.training_banner.setText(self.tr("TRAINING SHOP — practice only, no real money"))
         self.language_label.setText(self.tr("Language"))
         self.username_label.setText(self.tr("User name"))
         self.password_label.setText(self.tr("Password"))
         self.login_button.setText(self.tr("Log in (Enter)"))
         self.quit_button.setText(self.tr("Quit"))
+        self.error.setText(_text(self.error_message))
         self._update_state()
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
+        if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LayoutDirectionChange):
             self.retranslate()
         super().changeEvent(event)
 
     # --- the server --------------------------------------------------------------------
-    def set_server_state(self, ready: bool, message: str = "") -> None:
+    def set_server_state(self, ready: bool, message: Message = "") -> None:
         self.server_ready = ready
         self.server_message = message
         self._update_state()
@@ -170,7 +184,7 @@ class LoginDialog(QDialog):
         elif self.server_ready:
             self.status.setText(self.tr("Connected to the server."))
         else:
-            self.status.setText(self.server_message or self.tr("Starting the server…"))
+            self.status.setText(_text(self.server_message) or self.tr("Starting the server…"))
         self.progress.setVisible(self.busy or not self.server_ready)
         self.login_button.setEnabled(self.server_ready and not self.busy)
 
@@ -180,7 +194,7 @@ class LoginDialog(QDialog):
             return
         username, password = self.username.text().strip(), self.password.text()
         if not username or not password:
-            self._show_error(self.tr("Type your user name and password."))
+            self._show_error(lambda: self.tr("Type your user name and password."))
             return
         self.busy = True
         self.error.hide()
@@ -201,26 +215,30 @@ class LoginDialog(QDialog):
         self.busy = False
         self._update_state()
         if isinstance(exc, TooManyAttempts):
-            self._show_error(self.tr("Too many failed attempts. Wait %n second(s).", "",
-                                     exc.retry_after or 60))
+            seconds = exc.retry_after or 60
+            self._show_error(lambda: self.tr("Too many failed attempts. Wait %n second(s).",
+                                             "", seconds))
         elif isinstance(exc, Unauthorized):
-            self._show_error(self.tr("Wrong user name or password."))
+            self._show_error(lambda: self.tr("Wrong user name or password."))
             self.password.selectAll()
             self.password.setFocus()
         elif isinstance(exc, ServerUnavailable):
-            self._show_error(self.tr("The server cannot be reached. It will be retried."))
+            self._show_error(lambda: self.tr("The server cannot be reached. "
+                                             "It will be retried."))
         else:
             self._show_error(str(exc))
 
-    def _show_error(self, text: str) -> None:
-        self.error.setText(text)
+    def _show_error(self, message: Message) -> None:
+        self.error_message = message
+        self.error.setText(_text(message))
         self.error.show()
 
-    def reset(self, message: str = "") -> None:
+    def reset(self, message: Message = "") -> None:
         """Ready for the next shift."""
         self.login = None
         self.username.clear()
         self.password.clear()
-        self.error.setVisible(bool(message))
-        self.error.setText(message)
+        self.error_message = message
+        self.error.setText(_text(message))
+        self.error.setVisible(bool(self.error.text()))
         self.username.setFocus()

@@ -43,8 +43,9 @@ from server_client.errors import (
 from server_client.live import LiveCabin, LiveView
 from server_client.models import PaymentResult
 from ui import theme
-from ui.i18n import LRI, PDI, Formatter, parse_cash
+from ui.i18n import Formatter, fill, ltr, parse_cash
 from ui.live_bridge import LiveBridge
+from ui.screens.cabin_tile import display_number
 from ui.workers import Operations
 
 #: Banknotes a customer typically hands over, per currency (the rest: these).
@@ -226,7 +227,7 @@ class PayDialog(QDialog):
         self.cancel_button.setText(self.tr("Cancel (Esc)"))
         self.pay_button.setText(self.tr("Pay (Enter)"))
         self.received.setPlaceholderText(self.fmt.plain_amount(Money.zero(self.currency)))
-        self.title.setText(self.tr("Pay — %1").replace("%1", self.cabin.name))
+        self.title.setText(fill(self.tr("Pay — %1"), self.cabin.name))
         self._show_cabin(self.cabin, self.view)
 
     def changeEvent(self, event: QEvent) -> None:
@@ -259,11 +260,11 @@ class PayDialog(QDialog):
         self.calls_label.setText(
             self.tr("%n call(s)", "", len(session.calls)) + " · " +
             self.tr("%n answered", "", answered) + " · " +
-            self.tr("opened at %1").replace("%1", self.fmt.time(session.opened_at)))
+            fill(self.tr("opened at %1"), self.fmt.time(session.opened_at)))
         if live:
-            self.live_warning.setText(self.tr(
+            self.live_warning.setText(fill(self.tr(
                 "A call is still running in this cabin (%1). It cannot be paid until it "
-                "ends.").replace("%1", LRI + live[0].number + PDI))
+                "ends."), ltr(display_number(live[0].number or live[0].dialed_number))))
         self.live_warning.setVisible(bool(live))
         if view.stale:
             self.live_warning.setText(self.tr("The connection to the server is lost: "
@@ -272,7 +273,7 @@ class PayDialog(QDialog):
         for button, note in zip(self.note_buttons, quick_notes(self.currency, self.due)):
             button.setText(self.fmt.money(note))
             button.setProperty("amount", str(note.amount))
-            button.setToolTip(self.tr("Received: %1").replace("%1", self.fmt.money(note)))
+            button.setToolTip(fill(self.tr("Received: %1"), self.fmt.money(note)))
         self._update_change()
 
     @property
@@ -306,10 +307,13 @@ class PayDialog(QDialog):
             self.change_figure.setText("—")
         elif received < self.due:
             short = True
-            self.change_figure.setText(self.tr("missing %1").replace(
-                "%1", self.fmt.money(self.due - received)))
+            self.change_figure.setText(self.fmt.money(self.due - received))
         else:
             self.change_figure.setText(self.fmt.money(received - self.due))
+        # The caption says which figure it is: a sentence in the big figure did not fit
+        # in longer languages ("il manque 0,44 €" was cut off).
+        self.change_caption.setText(self.tr("STILL MISSING") if short
+                                    else self.tr("CHANGE TO GIVE"))
         self.change_figure.setProperty("short", "true" if short else "false")
         self.change_figure.style().unpolish(self.change_figure)
         self.change_figure.style().polish(self.change_figure)
@@ -336,14 +340,13 @@ class PayDialog(QDialog):
             return
         received = self.received_amount()
         if received is None:
-            self._fail(self.tr("Type the cash received (for example %1).").replace(
-                "%1", self.fmt.plain_amount(self.due)))
+            self._fail(fill(self.tr("Type the cash received (for example %1)."),
+                            ltr(self.fmt.plain_amount(self.due))))
             self.received.setFocus()
             return
         if received < self.due:
-            self._fail(self.tr("Not enough cash: received %1, due %2. Nothing was taken.")
-                       .replace("%1", self.fmt.money(received))
-                       .replace("%2", self.fmt.money(self.due)))
+            self._fail(fill(self.tr("Not enough cash: received %1, due %2. Nothing was taken."),
+                            self.fmt.money(received), self.fmt.money(self.due)))
             self.received.setFocus()
             self.received.selectAll()
             return
@@ -376,8 +379,8 @@ class PayDialog(QDialog):
             if exc.amount_due is not None:
                 self.due = exc.amount_due
                 self.due_figure.setText(self.fmt.money(exc.amount_due))
-            self._fail(self.tr("The server says %1 is due: more cash is needed.")
-                       .replace("%1", self.fmt.money(self.due or exc.received)))
+            self._fail(fill(self.tr("The server says %1 is due: more cash is needed."),
+                            self.fmt.money(self.due or exc.received)))
         elif isinstance(exc, Conflict) and exc.code == "call_still_live":
             self._fail(self.tr("A call is still running: wait until it ends."))
         elif isinstance(exc, Conflict) and exc.code in ("nothing_to_pay", "payment_conflict"):
@@ -394,7 +397,7 @@ class PayDialog(QDialog):
         elif isinstance(exc, ApiError):
             self._fail(exc.message)
         else:
-            self._fail(self.tr("Payment failed: %1").replace("%1", str(exc)))
+            self._fail(fill(self.tr("Payment failed: %1"), str(exc)))
         self._update_change()
 
     def reject(self) -> None:
