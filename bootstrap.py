@@ -3,6 +3,7 @@
 
     python3 bootstrap.py start [--demo]    # set up, then start the cash desk
     python3 bootstrap.py test [PYTEST ARGS] # set up everything, then run every test
+    python3 bootstrap.py translations       # collect ui/'s tr() texts into the .ts files
 
 On Windows use `py` instead of `python3`. Only the standard library is used here:
 this file runs before anything is installed. It creates `.venv/` beside itself,
@@ -151,13 +152,37 @@ def ensure_project(extras: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+#: The cash desk's languages; English is the source language, its .ts holds only the
+#: English plural forms ("1 cabin", "2 cabins").
+TRANSLATED = ("fr", "es", "ar")
+TRANSLATIONS = ROOT / "resources" / "translations"
+
+
+def _venv_tool(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def update_translations() -> None:
+    """Collect every tr() text of ui/ into resources/translations/cashdesk_*.ts
+    (pyside6-lupdate keeps what is translated already; new texts come in unfinished,
+    for Qt Linguist; texts gone from the code are dropped)."""
+    sources = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "ui").rglob("*.py"))
+    lupdate = str(_venv_tool("pyside6-lupdate"))
+    common = ["-silent", "-locations", "none", "-no-obsolete", "-source-language", "en"]
+    for language in TRANSLATED:
+        subprocess.run([lupdate, *common, "-target-language", language, *sources, "-ts",
+                        str(TRANSLATIONS / f"cashdesk_{language}.ts")], check=True, cwd=ROOT)
+    subprocess.run([lupdate, *common, "-pluralonly", "-target-language", "en", *sources,
+                    "-ts", str(TRANSLATIONS / "cashdesk_en.ts")], check=True, cwd=ROOT)
+
+
 def build_translations() -> None:
     """Compile Qt Linguist sources (.ts) to .qm; they are build outputs, not committed."""
-    translations = ROOT / "resources" / "translations"
+    translations = TRANSLATIONS
     sources = sorted(translations.glob("*.ts")) if translations.is_dir() else []
     if not sources:
         return
-    lrelease = VENV / ("Scripts" if os.name == "nt" else "bin") / "pyside6-lrelease"
+    lrelease = _venv_tool("pyside6-lrelease")
     for source in sources:
         target = source.with_suffix(".qm")
         if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
@@ -190,7 +215,18 @@ def test(args: list[str]) -> int:
     return code
 
 
-COMMANDS = {"start": start, "test": test}
+def translations(args: list[str]) -> int:
+    ensure_python()
+    ensure_venv()
+    ensure_project("")
+    update_translations()
+    build_translations()
+    say("resources/translations updated; translate what is unfinished with "
+        "pyside6-linguist, then run the tests (tests/gui/test_translations.py)")
+    return 0
+
+
+COMMANDS = {"start": start, "test": test, "translations": translations}
 
 
 def main(argv: list[str]) -> int:
