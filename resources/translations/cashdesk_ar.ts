@@ -846,6 +846,37 @@
     </message>
 </context>
 <context>
+    <name>ReceiptPrinter</name>
+    <message>
+        <source>Test call</source>
+        <translation>مكالمة تجريبية</translation>
+    </message>
+    <message>
+        <source>Receipt printer test</source>
+        <translation>اختبار طابعة الإيصالات</translation>
+    </message>
+    <message>
+        <source>If you can read this, the printer works.</source>
+        <translation>إذا استطعت قراءة هذا فالطابعة تعمل.</translation>
+    </message>
+    <message>
+        <source>Test</source>
+        <translation>تجربة</translation>
+    </message>
+    <message>
+        <source>Cabin 1</source>
+        <translation>الكابينة 1</translation>
+    </message>
+    <message>
+        <source>The receipt was not printed: no receipt printer is set up. Choose it in the receipt printer settings. The payment is recorded.</source>
+        <translation>لم تتم طباعة الإيصال: لم يتم إعداد أي طابعة إيصالات. اخترها من إعدادات طابعة الإيصالات. تم تسجيل الدفع.</translation>
+    </message>
+    <message>
+        <source>The receipt was not printed: %1. The payment is recorded.</source>
+        <translation>لم تتم طباعة الإيصال: %1. تم تسجيل الدفع.</translation>
+    </message>
+</context>
+<context>
     <name>ReceiptPrinterForm</name>
     <message>
         <source>USB printer (vendor and product id)</source>

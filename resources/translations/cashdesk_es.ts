@@ -798,6 +798,37 @@
     </message>
 </context>
 <context>
+    <name>ReceiptPrinter</name>
+    <message>
+        <source>Test call</source>
+        <translation>Llamada de prueba</translation>
+    </message>
+    <message>
+        <source>Receipt printer test</source>
+        <translation>Prueba de la impresora de recibos</translation>
+    </message>
+    <message>
+        <source>If you can read this, the printer works.</source>
+        <translation>Si puede leer esto, la impresora funciona.</translation>
+    </message>
+    <message>
+        <source>Test</source>
+        <translation>Prueba</translation>
+    </message>
+    <message>
+        <source>Cabin 1</source>
+        <translation>Cabina 1</translation>
+    </message>
+    <message>
+        <source>The receipt was not printed: no receipt printer is set up. Choose it in the receipt printer settings. The payment is recorded.</source>
+        <translation>No se imprimió el recibo: no hay ninguna impresora de recibos configurada. Elíjala en la configuración de la impresora de recibos. El pago quedó registrado.</translation>
+    </message>
+    <message>
+        <source>The receipt was not printed: %1. The payment is recorded.</source>
+        <translation>No se imprimió el recibo: %1. El pago quedó registrado.</translation>
+    </message>
+</context>
+<context>
     <name>ReceiptPrinterForm</name>
     <message>
         <source>USB printer (vendor and product id)</source>

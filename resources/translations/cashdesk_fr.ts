@@ -798,6 +798,37 @@
     </message>
 </context>
 <context>
+    <name>ReceiptPrinter</name>
+    <message>
+        <source>Test call</source>
+        <translation>Appel d&apos;essai</translation>
+    </message>
+    <message>
+        <source>Receipt printer test</source>
+        <translation>Test de l&apos;imprimante de tickets</translation>
+    </message>
+    <message>
+        <source>If you can read this, the printer works.</source>
+        <translation>Si vous pouvez lire ceci, l&apos;imprimante fonctionne.</translation>
+    </message>
+    <message>
+        <source>Test</source>
+        <translation>Essai</translation>
+    </message>
+    <message>
+        <source>Cabin 1</source>
+        <translation>Cabine 1</translation>
+    </message>
+    <message>
+        <source>The receipt was not printed: no receipt printer is set up. Choose it in the receipt printer settings. The payment is recorded.</source>
+        <translation>Le ticket n&apos;a pas été imprimé&#xa0;: aucune imprimante de tickets n&apos;est configurée. Choisissez-la dans les réglages de l&apos;imprimante de tickets. Le paiement est enregistré.</translation>
+    </message>
+    <message>
+        <source>The receipt was not printed: %1. The payment is recorded.</source>
+        <translation>Le ticket n&apos;a pas été imprimé&#xa0;: %1. Le paiement est enregistré.</translation>
+    </message>
+</context>
+<context>
     <name>ReceiptPrinterForm</name>
     <message>
         <source>USB printer (vendor and product id)</source>

@@ -49,8 +49,8 @@ def print_now(data: InvoiceData, settings: ReceiptPrinterSettings,
                 f"The receipt printer stopped responding ({exc}).") from exc
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ReceiptPrinter", text)
+# Texts are written in QCoreApplication.translate("ReceiptPrinter", "…") calls, where
+# pyside6-lupdate finds them (a _tr(text) helper hid them from the .ts files).
 
 
 def sample_receipt(language: str = "en", currency: str = "EUR",
@@ -61,12 +61,17 @@ def sample_receipt(language: str = "en", currency: str = "EUR",
     price = Money.of("1.50", currency)
     received = Money.of("2", currency)
     call = CallLine(started_at=moment - timedelta(minutes=5), number="0033123456789",
-                    destination=_tr("Test call"), duration_seconds=185,
+                    destination=QCoreApplication.translate("ReceiptPrinter", "Test call"),
+                    duration_seconds=185,
                     rate_per_minute=Money.of("0.50", currency), price=price)
     return InvoiceData(
-        shop=ShopDetails(name=_tr("Receipt printer test"),
-                         address=_tr("If you can read this, the printer works.")),
-        number="TEST-0001", issued_at=moment, operator=_tr("Test"), cabin=_tr("Cabin 1"),
+        shop=ShopDetails(
+            name=QCoreApplication.translate("ReceiptPrinter", "Receipt printer test"),
+            address=QCoreApplication.translate("ReceiptPrinter",
+                                               "If you can read this, the printer works.")),
+        number="TEST-0001", issued_at=moment,
+        operator=QCoreApplication.translate("ReceiptPrinter", "Test"),
+        cabin=QCoreApplication.translate("ReceiptPrinter", "Cabin 1"),
         calls=(call,), totals=vat_breakdown(price, Decimal(0), prices_include_vat=True),
         received=received, change=received - price, language=language, locale=language,
         training=True)
@@ -75,11 +80,13 @@ def sample_receipt(language: str = "en", currency: str = "EUR",
 def failure_message(exc: BaseException) -> str:
     """What to tell the cashier when a receipt did not print."""
     if isinstance(exc, SettingsProblem):
-        return _tr("The receipt was not printed: no receipt printer is set up. Choose it "
-                   "in the receipt printer settings. The payment is recorded.")
+        return QCoreApplication.translate(
+            "ReceiptPrinter", "The receipt was not printed: no receipt printer is set up. "
+            "Choose it in the receipt printer settings. The payment is recorded.")
     if isinstance(exc, ReceiptError):
         return str(exc)   # cashdesk.receipts writes these for the cashier
-    return _tr("The receipt was not printed: %1. The payment is recorded.").replace(
+    return QCoreApplication.translate(
+        "ReceiptPrinter", "The receipt was not printed: %1. The payment is recorded.").replace(
         "%1", str(exc) or type(exc).__name__)
 
 
