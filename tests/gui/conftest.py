@@ -9,6 +9,9 @@ land, the tiles are fed with protocol messages through `server_client.live.LiveS
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +35,9 @@ from tests.client.conftest import (  # noqa: F401  (fixtures)
 from tests.client.harness import add_call, top_up
 from tests.server.ledger_rows import add_cabin
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+TRANSLATIONS = ROOT / "resources" / "translations"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,6 +50,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def offscreen() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def qt_tool(name: str) -> str:
+    """A PySide6 tool (pyside6-lupdate, pyside6-lrelease) of the running environment."""
+    suffix = ".exe" if os.name == "nt" else ""
+    beside = Path(sys.executable).parent / f"{name}{suffix}"
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is missing: it comes with PySide6-Essentials")
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """The .qm files the desk loads, compiled from the committed .ts sources when they
+    are missing or older (bootstrap.py does the same before the tests)."""
+    lrelease = None
+    for source in sorted(TRANSLATIONS.glob("*.ts")):
+        target = source.with_suffix(".qm")
+        if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        lrelease = lrelease or qt_tool("pyside6-lrelease")
+        subprocess.run([lrelease, "-silent", str(source), "-qm", str(target)], check=True)
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,45 @@ def test_main_window_in_arabic_right_to_left(qtbot, desk_app, screenshots):
     desk_app.switch("ar")
     window = mixed_window(qtbot, desk_app)
     assert QApplication.layoutDirection().name == "RightToLeft"
+    assert window.keys_label.text().startswith("المفاتيح")   # Arabic, not English
     assert window.grab().save(str(screenshots / "main_window_arabic_rtl.png"))
+
+
+def test_main_window_in_french(qtbot, desk_app, screenshots):
+    desk_app.switch("fr")
+    window = mixed_window(qtbot, desk_app)
+    assert window.windowTitle() == "Caisse"
+    assert window.grab().save(str(screenshots / "main_window_french.png"))
+
+
+@pytest.mark.parametrize("code, name", [("fr", "french"), ("ar", "arabic")])
+def test_pay_dialog_translated(qtbot, desk_app, screenshots, code, name):
+    desk_app.switch(code)
+    window = mixed_window(qtbot, desk_app)
+    cabin = next(c for c in window.view.cabins if c.state == "awaiting_payment")
+    dialog = window.open_pay(cabin.id)
+    qtbot.keyClicks(dialog.received, "5")
+    QApplication.processEvents()
+    assert dialog.grab().save(str(screenshots / f"pay_dialog_{name}.png"))
+    dialog.received.setText("0")
+    dialog.pay()   # too little: the refusal shows, nothing is sent
+    QApplication.processEvents()
+    assert dialog.requests_sent == 0 and dialog.error.isVisible()
+    assert dialog.grab().save(str(screenshots / f"pay_dialog_{name}_short.png"))
+
+
+@pytest.mark.parametrize("code, name", [("fr", "french"), ("es", "spanish"), ("ar", "arabic")])
+def test_login_translated(qtbot, desk_app, screenshots, code, name):
+    desk_app.switch(code)
+    dialog = LoginDialog(ServerClient("http://127.0.0.1:9"), Operations(), training=True,
+                         language=code, shop_name="Callshop Belleville")
+    qtbot.addWidget(dialog)
+    dialog.set_server_state(True)
+    dialog.show()
+    dialog.username.setText("olga")
+    dialog.submit()   # no password: the error line shows too
+    QApplication.processEvents()
+    assert dialog.grab().save(str(screenshots / f"login_{name}.png"))
 
 
 def test_login(qtbot, desk_app, screenshots):
@@ -59,7 +97,11 @@ def test_pay_dialog(qtbot, desk_app, operator_client, paid_cabin, screenshots):
     assert dialog.grab().save(str(screenshots / "pay_dialog.png"))
 
 
-def test_cabin_history(qtbot, desk_app, operator_client, paid_cabin, screenshots):
+@pytest.mark.parametrize("code, name", [("en", "cabin_history"),
+                                        ("ar", "cabin_history_arabic"),
+                                        ("fr", "cabin_history_french")])
+def test_cabin_history(qtbot, desk_app, operator_client, paid_cabin, screenshots, code, name):
+    desk_app.switch(code)
     window, _, _ = paying_window(qtbot, desk_app, operator_client, paid_cabin)
     dialog = window.open_pay(paid_cabin.id)
     qtbot.keyClicks(dialog.received, "10")
@@ -74,4 +116,4 @@ def test_cabin_history(qtbot, desk_app, operator_client, paid_cabin, screenshots
         history._activated(history.tree.topLevelItem(0), 0)
     assert opened.args[0] == history.sessions[0].transaction_id
     QApplication.processEvents()
-    assert history.grab().save(str(screenshots / "cabin_history.png"))
+    assert history.grab().save(str(screenshots / f"{name}.png"))
