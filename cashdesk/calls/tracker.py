@@ -13,7 +13,8 @@ At the end of an answered call the CDR gets its billed seconds and price (sell),
 millisecond duration the prepaid guard reserved for; then the ledger charges the
 prepaid levels and the call stays in its cabin's session (joined at answer). Every
 change is committed before anything is announced (`on_change`) or sent to the PBX
-(`on_command`).
+(`on_command`) — except the guard's cuts at an exhaustion instant, which go to the PBX
+first: they must act now, and a cut costs nothing.
 
 The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
 runs every method in one writer thread, keeping database work short and synchronous;
@@ -501,11 +502,16 @@ class CallTracker:
         outbox.charged.update(entry.account_id for entry in entries)
 
     def _fire_due(self, db: Session, outbox: _Outbox) -> None:
-        for cut in self.guard.due(self._now_ms()):
+        due = self.guard.due(self._now_ms())
+        # The PBX hears of these cuts at once, not after the commit like everything
+        # else: the instant is now, and closing many calls takes the database tens of
+        # milliseconds. A cut sent for a call whose record then fails costs nothing.
+        for cut in due:
+            self.on_command(Cut(cut.call, cut.reason))
+        for cut in due:
             self._apply_cut(db, outbox, cut)
 
     def _apply_cut(self, db: Session, outbox: _Outbox, cut: GuardCut) -> None:
-        outbox.commands.append(Cut(cut.call, cut.reason))
         live = self._live.get(cut.call)
         if live is None:
             # Authorised but not started yet: nothing recorded, just never connect it.
