@@ -13,7 +13,7 @@
     </message>
     <message>
         <source>To pay</source>
-        <translation>بانتظار الدفع</translation>
+        <translation>للدفع</translation>
     </message>
     <message>
         <source>Disabled</source>

@@ -13,7 +13,7 @@
     </message>
     <message>
         <source>To pay</source>
-        <translation>Por cobrar</translation>
+        <translation>A cobrar</translation>
     </message>
     <message>
         <source>Disabled</source>
@@ -610,8 +610,8 @@
     <message numerus="yes">
         <source>%n to pay</source>
         <translation>
-            <numerusform>%n por cobrar</numerusform>
-            <numerusform>%n por cobrar</numerusform>
+            <numerusform>%n a cobrar</numerusform>
+            <numerusform>%n a cobrar</numerusform>
         </translation>
     </message>
     <message>

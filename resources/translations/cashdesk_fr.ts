@@ -13,7 +13,7 @@
     </message>
     <message>
         <source>To pay</source>
-        <translation>À encaisser</translation>
+        <translation>À payer</translation>
     </message>
     <message>
         <source>Disabled</source>
@@ -610,8 +610,8 @@
     <message numerus="yes">
         <source>%n to pay</source>
         <translation>
-            <numerusform>%n à encaisser</numerusform>
-            <numerusform>%n à encaisser</numerusform>
+            <numerusform>%n à payer</numerusform>
+            <numerusform>%n à payer</numerusform>
         </translation>
     </message>
     <message>

@@ -33,14 +33,14 @@ SEEN = {
            "free": "Free", "to_pay": "To pay", "pay": "Pay", "per_minute": "/min"},
     "fr": {"login": "Se connecter (Entrée)", "language": "Langue", "title": "Caisse",
            "menu": "&Cabine", "keys": "Touches\u00a0:", "credit": "Crédit",
-           "cabins": "12 cabines", "free": "Libre", "to_pay": "À encaisser",
+           "cabins": "12 cabines", "free": "Libre", "to_pay": "À payer",
            "pay": "Encaisser", "per_minute": "/min"},
     "es": {"login": "Iniciar sesión (Intro)", "language": "Idioma", "title": "Caja",
            "menu": "&Cabina", "keys": "Teclas:", "credit": "Crédito", "cabins": "12 cabinas",
-           "free": "Libre", "to_pay": "Por cobrar", "pay": "Cobrar", "per_minute": "/min"},
+           "free": "Libre", "to_pay": "A cobrar", "pay": "Cobrar", "per_minute": "/min"},
     "ar": {"login": "تسجيل الدخول (Enter)", "language": "اللغة", "title": "الصندوق",
            "menu": "&كابينة", "keys": "المفاتيح:", "credit": "الرصيد",
-           "cabins": "12 كابينة", "free": "متاحة", "to_pay": "بانتظار الدفع", "pay": "دفع",
+           "cabins": "12 كابينة", "free": "متاحة", "to_pay": "للدفع", "pay": "دفع",
            "per_minute": "/دقيقة"},
 }
 
