@@ -63,6 +63,11 @@ def _check_username(username: str) -> None:
                               "letters, digits and -_.!~*'()&=+$,;?/")
 
 
+def _check_ha1(digest: str) -> None:
+    if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
+        raise SubscriberError("HA1 must be 32 lower-case hex digits (an MD5 digest)")
+
+
 class SubscriberTable:
     """The `subscriber` table of one SQLite file (created on first use).
 
@@ -87,10 +92,15 @@ class SubscriberTable:
 
     def set(self, username: str, password: str) -> None:
         """Add the cabin, or change its password."""
-        _check_username(username)
         if not password:
             raise SubscriberError("an empty SIP password")
-        digest = ha1(username, self.realm, password)
+        self.set_ha1(username, ha1(username, self.realm, password))
+
+    def set_ha1(self, username: str, digest: str) -> None:
+        """Add the cabin, or change its credentials, from the HA1 the server keeps
+        (it never keeps the password). The digest must be of this table's realm."""
+        _check_username(username)
+        _check_ha1(digest)
         self.create()
         with closing(self._connect()) as connection, connection:
             connection.execute(
@@ -126,13 +136,26 @@ class SubscriberTable:
 
     def sync(self, credentials: dict[str, str]) -> None:
         """Make the table hold exactly these cabins (username → password)."""
-        for username in credentials:
+        self.sync_ha1({user: ha1(user, self.realm, password)
+                       for user, password in credentials.items()})
+
+    def sync_ha1(self, digests: dict[str, str]) -> None:
+        """Make the table hold exactly these cabins (username → HA1), in one
+        transaction: Kamailio never sees a half-written table."""
+        for username, digest in digests.items():
             _check_username(username)
+            _check_ha1(digest)
         self.create()
         with closing(self._connect()) as connection, connection:
             connection.execute("DELETE FROM subscriber")
             connection.executemany(
                 "INSERT INTO subscriber (username, domain, password, ha1, ha1b) "
-                "VALUES (?, '', '', ?, '')",
-                [(user, ha1(user, self.realm, password))
-                 for user, password in credentials.items()])
+                "VALUES (?, '', '', ?, '')", list(digests.items()))
+
+    def ha1_of(self, username: str) -> str | None:
+        """The stored HA1 of a cabin, None when it is not in the table."""
+        self.create()
+        with closing(self._connect()) as connection:
+            row = connection.execute("SELECT ha1 FROM subscriber WHERE username = ?",
+                                     (username,)).fetchone()
+        return None if row is None else str(row[0])
