@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from cashdesk.store.database import session_factory
 from tests.conftest import IN_CI
+from tests.pbx.billing import BillingServer
 from tests.pbx.harness import (
     CABIN_HOST,
     CARRIER_HOST,
@@ -116,6 +120,28 @@ async def sipp(kamailio: Kamailio, tmp_path: Path) -> AsyncIterator[SippFactory]
     factory = SippFactory(tmp_path / "sipp", kamailio)
     yield factory
     factory.kill_all()
+
+
+@pytest.fixture
+def billing_sessions(sqlite_engine: Engine) -> sessionmaker[Session]:
+    return session_factory(sqlite_engine)
+
+
+@pytest.fixture
+async def billing_server(kamailio: Kamailio, billing_sessions: sessionmaker[Session],
+                         ) -> AsyncIterator[Callable[[], Any]]:
+    """Start the billing half (CallService + KamailioBridge) once the test has made its
+    shop: `server = await billing_server()`. Stopped after the test."""
+    started: list[BillingServer] = []
+
+    async def start() -> BillingServer:
+        server = BillingServer(billing_sessions, kamailio)
+        started.append(server)
+        return await server.async_start()
+
+    yield start
+    for server in started:
+        await server.async_stop()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
