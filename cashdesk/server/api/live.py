@@ -97,7 +97,11 @@ class EventSocket:
                                         compress=False, max_msg_size=MAX_CLIENT_MESSAGE)
         self.subscriber: Subscriber | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._beater: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
+        # Whether the sender is writing, and whether it wrote since the last heartbeat.
+        self._writing = False
+        self._wrote = False
 
     async def run(self) -> web.WebSocketResponse:
         request = self.ctx.request
@@ -114,6 +118,8 @@ class EventSocket:
         sockets.add(self)
         self._sender = asyncio.create_task(self._send(dumps(hello)),
                                            name=f"events to {self.principal.username}")
+        self._beater = asyncio.create_task(self._beat(),
+                                           name=f"heartbeats to {self.principal.username}")
         log.info("%s follows callshop %d (seq %d)", self.principal.username, self.shop_id,
                  hello["seq"])
         try:
@@ -125,11 +131,13 @@ class EventSocket:
         finally:
             hub.unsubscribe(self.subscriber)
             sockets.discard(self)
-            sender, self._sender = self._sender, None
-            if sender is not None:
-                sender.cancel()
+            tasks = [task for task in (self._sender, self._beater) if task is not None]
+            self._sender = self._beater = None
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await sender
+                    await task
             if self._closing is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._closing
@@ -139,40 +147,42 @@ class EventSocket:
 
     # -------------------------------------------------------------- sending ----
     async def _send(self, hello: str) -> None:
+        """Drain the desk's queue into its socket, in order, as fast as it reads."""
         assert self.subscriber is not None
         queue = self.subscriber.queue
         ws = self.ws
-        loop = asyncio.get_running_loop()
         try:
             await ws.send_str(hello)
-            next_beat = loop.time() + self.heartbeat_s
-            sent = False
             while True:
+                message = await queue.get()
+                self._writing = True
+                await ws.send_str(message)
                 while not queue.empty():
                     await ws.send_str(queue.get_nowait())
-                    sent = True
-                wait = next_beat - loop.time()
-                if wait > 0:
-                    try:
-                        async with asyncio.timeout(wait):
-                            message = await queue.get()
-                    except TimeoutError:
-                        pass
-                    else:
-                        await ws.send_str(message)
-                        sent = True
-                        continue
-                next_beat = loop.time() + self.heartbeat_s
-                if not await self._still_allowed():
-                    return
-                if not sent and queue.empty():
-                    await ws.send_str(dumps({
-                        "type": "heartbeat", "seq": self.app[HUB].sequence(self.shop_id),
-                        "server_time": instant(self.app[CLOCK].now())}))
-                sent = False
+                self._writing = False
+                self._wrote = True
         except (ConnectionError, RuntimeError) as exc:
             # The desk went away mid-send; the receiving side winds up.
             log.debug("events to %s: %s", self.principal.username, exc)
+
+    async def _beat(self) -> None:
+        """Every `heartbeat_s`: the login checked again, and a heartbeat if nothing
+        was sent meanwhile. Only when the queue is empty and nothing is being written
+        is the hub's sequence the last one this desk was sent."""
+        assert self.subscriber is not None
+        queue = self.subscriber.queue
+        try:
+            while True:
+                await asyncio.sleep(self.heartbeat_s)
+                if not await self._still_allowed():
+                    return
+                if not self._wrote and not self._writing and queue.empty():
+                    await self.ws.send_str(dumps({
+                        "type": "heartbeat", "seq": self.app[HUB].sequence(self.shop_id),
+                        "server_time": instant(self.app[CLOCK].now())}))
+                self._wrote = False
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("heartbeats to %s: %s", self.principal.username, exc)
 
     async def _still_allowed(self) -> bool:
         """The token again (expired or revoked since?): 4401 when it no longer holds."""
@@ -180,11 +190,11 @@ class EventSocket:
             principal = await self._principal()
         except ApiError as exc:
             log.info("events to %s: %s; closing 4401", self.principal.username, exc.message)
-            await self.close(CLOSE_AUTH_LOST, exc.message)
+            self._close_soon(CLOSE_AUTH_LOST, exc.message)
             return False
         if not allowed(principal.role, Permission.VIEW_LIVE) \
                 or principal.callshop_id != self.shop_id:
-            await self.close(CLOSE_AUTH_LOST, "this login may no longer follow the shop")
+            self._close_soon(CLOSE_AUTH_LOST, "this login may no longer follow the shop")
             return False
         self.principal = principal
         return True
@@ -199,8 +209,13 @@ class EventSocket:
                     self.principal.username, subscriber.queue.maxsize)
         if self._sender is not None:
             self._sender.cancel()
-        self._closing = asyncio.ensure_future(
-            self.close(CLOSE_TOO_SLOW, "too slow: reload the snapshot"))
+        self._close_soon(CLOSE_TOO_SLOW, "too slow: reload the snapshot")
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        """Close in a task of its own, which the handler waits for: a sending task
+        that decides to close must not be cancelled half-way through closing."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self.close(code, reason))
 
     async def close(self, code: int, reason: str) -> None:
         if self.ws.closed:
