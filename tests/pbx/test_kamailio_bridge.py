@@ -422,3 +422,24 @@ async def test_start_does_not_wait_forever_for_kamailio(clock: FakeClock) -> Non
     finally:
         await bridge.async_stop()
         await fake.stop()
+
+
+# --- the server's factory ------------------------------------------------------------------
+
+def test_the_factory_reads_pbx_kamailio_and_says_what_is_wrong() -> None:
+    from cashdesk.pbx.kamailio.server import bridge_settings
+    from cashdesk.server.config import ConfigError
+
+    settings, subscriber_db = bridge_settings({"evapi": "127.0.0.1:9448",
+                                               "subscriber_db": "/var/lib/s.sqlite3",
+                                               "authorise_timeout": 1})
+    assert (settings.evapi_host, settings.evapi_port) == ("127.0.0.1", 9448)
+    assert settings.authorise_timeout == 1.0 and str(subscriber_db) == "/var/lib/s.sqlite3"
+    assert bridge_settings({}) == (KamailioBridgeSettings(), None)
+    for table, message in (({"evapi": "localhost:8448"}, "not an IPv4 address"),
+                           ({"evapi_port": 1}, "unknown setting"),
+                           ({"start_timeout": "3"}, "number of seconds"),
+                           ({"rpc_timeout": 0}, "number of seconds"),
+                           ({"subscriber_db": ""}, "file path")):
+        with pytest.raises(ConfigError, match=message):
+            bridge_settings(table)

@@ -169,6 +169,7 @@ class KamailioBridge(PbxBridge):
             log.warning("Kamailio's evapi socket %s:%s does not answer yet; calls are "
                         "refused until it does (retrying in the background)",
                         self.settings.evapi_host, self.settings.evapi_port)
+            self._status(False)
         self._started = True
 
     async def async_stop(self) -> None:
