@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.store.database import session_factory
 from tests.conftest import IN_CI
-from tests.pbx.billing import BillingServer
+from tests.pbx.billing import AppServer, server_config, start_app
 from tests.pbx.harness import (
     CABIN_HOST,
     CARRIER_HOST,
@@ -128,20 +128,22 @@ def billing_sessions(sqlite_engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-async def billing_server(kamailio: Kamailio, billing_sessions: sessionmaker[Session],
-                         ) -> AsyncIterator[Callable[[], Any]]:
-    """Start the billing half (CallService + KamailioBridge) once the test has made its
-    shop: `server = await billing_server()`. Stopped after the test."""
-    started: list[BillingServer] = []
+async def app_server(kamailio: Kamailio, sqlite_engine: Engine, aiohttp_client: Any,
+                     tmp_path: Path) -> AsyncIterator[Callable[[str], Any]]:
+    """Start the sync server's app (`pbx = "kamailio"`, on this test's SQLite file and
+    Kamailio) once the test has made its shop: `server = await app_server(token)`."""
+    started: list[AppServer] = []
+    url = sqlite_engine.url.render_as_string(hide_password=False)
 
-    async def start() -> BillingServer:
-        server = BillingServer(billing_sessions, kamailio)
+    async def start(token: str) -> AppServer:
+        config = server_config(kamailio, url, tmp_path / "server.log")
+        server = await start_app(aiohttp_client, config, token)
         started.append(server)
-        return await server.async_start()
+        return server
 
     yield start
     for server in started:
-        await server.async_stop()
+        await server.close()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from cashdesk.pbx.kamailio.provisioning import CabinProvisioner, ProvisionResult
 from cashdesk.pbx.kamailio.subscribers import SubscriberError, SubscriberTable, ha1
 from cashdesk.store.models import Cabin
 from tests.calls.factories import make_shop
-from tests.pbx.billing import CABIN_PASSWORD, make_kamailio_shop
+from tests.pbx.billing import make_world
 from tests.pbx.conftest import SippFactory
 from tests.pbx.harness import Kamailio
 
@@ -99,41 +100,35 @@ def test_a_digest_that_is_not_one_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-async def test_kamailio_follows_the_database_without_a_restart(
-        kamailio: Kamailio, billing_sessions: sessionmaker[Session],
+async def test_cabins_changed_through_the_server_take_effect_in_kamailio_at_once(
+        kamailio: Kamailio, billing_sessions: sessionmaker[Session], app_server: Any,
         sipp: SippFactory) -> None:
-    """A running Kamailio: the provisioned cabin registers; after a password reset the
-    old password is refused and the new one works; disabled, then deleted, it can no
-    longer register. Kamailio is the same process throughout."""
-    shop = make_kamailio_shop(billing_sessions, kamailio, balance="1.00")
-    username = shop.cabins[0]
-    provisioner = CabinProvisioner(SubscriberTable(kamailio.settings.subscriber_db,
-                                                   kamailio.settings.realm))
-    pid = kamailio.process.pid if kamailio.process else None
+    """The server's cabin API and a running Kamailio: a new cabin registers with the
+    password the API answered; after a password reset the old one is refused and the
+    new one works; renamed, it still works; disabled, then deleted, it can no longer
+    register. Kamailio is the same process throughout (no restart)."""
+    _, token = make_world(billing_sessions, balance="1.00")
+    server = await app_server(token)
+    cabin = await server.add_cabin("Cabin 1", "cabin1")
+    assert kamailio.process is not None
+    pid = kamailio.process.pid
 
     async def registers(password: str) -> bool:
-        result = await sipp.cabin("cabin_register", username, password=password).async_run()
+        result = await sipp.cabin("cabin_register", "cabin1", password=password).async_run()
         return result.ok
 
-    def apply() -> None:
-        with billing_sessions() as db:
-            provisioner.apply(db, username)
-
-    assert await registers(CABIN_PASSWORD)
-    edit(billing_sessions, username,
-         sip_ha1=ha1(username, kamailio.settings.realm, "a-new-password"))
-    apply()
-    assert not await registers(CABIN_PASSWORD)
-    assert await registers("a-new-password")
-    edit(billing_sessions, username, enabled=False)
-    apply()
-    assert not await registers("a-new-password")
-    edit(billing_sessions, username, enabled=True)
-    apply()
-    assert await registers("a-new-password")
-    with billing_sessions.begin() as db:
-        db.delete(db.scalars(select(Cabin).where(Cabin.sip_username == username)).one())
-    apply()
-    assert not await registers("a-new-password")
-    assert kamailio.process is not None and kamailio.process.pid == pid
-    assert kamailio.process.poll() is None
+    assert await registers(cabin.sip_password)
+    status, body = await server.request("POST", f"/cabins/{cabin.id}/sip-password")
+    assert status == 200, body
+    new_password = body["sip_password"]
+    assert not await registers(cabin.sip_password)
+    assert await registers(new_password)
+    assert (await server.request("PATCH", f"/cabins/{cabin.id}", {"name": "Front"}))[0] == 200
+    assert await registers(new_password)
+    assert (await server.request("PATCH", f"/cabins/{cabin.id}", {"enabled": False}))[0] == 200
+    assert not await registers(new_password)
+    assert (await server.request("PATCH", f"/cabins/{cabin.id}", {"enabled": True}))[0] == 200
+    assert await registers(new_password)
+    assert (await server.request("DELETE", f"/cabins/{cabin.id}"))[0] in (200, 204)
+    assert not await registers(new_password)
+    assert kamailio.process.pid == pid and kamailio.process.poll() is None
