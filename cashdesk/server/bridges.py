@@ -32,7 +32,7 @@ import importlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -155,7 +155,7 @@ BridgeFactory = Callable[[BridgeContext], PbxBridge | Awaitable[PbxBridge]]
 #: The PBX kinds `pbx = "…"` may name. A string is where the factory is imported from,
 #: when (and only when) a server is configured with it.
 FACTORIES: dict[str, BridgeFactory | str] = {
-    "asterisk": "cashdesk.server.bridges:asterisk_bridge",
+    "asterisk": "cashdesk.pbx.asterisk.server:create_bridge",
     "kamailio": "cashdesk.pbx.kamailio.server:create_bridge",
 }
 
@@ -291,51 +291,3 @@ class SupervisedBridge(PbxBridge):
             # "no calls" for an answer and close calls it has.
             raise ConnectionError(f"the PBX ({self.link.kind}) is not connected")
         return await self.inner.list_live_calls()
-
-
-# --- Asterisk ---------------------------------------------------------------------------
-
-def _settings(cls: type, table: Mapping[str, Any], kind: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in known:
-            raise ConfigError(f"[pbx.{kind}] {key}: unknown setting "
-                              f"(known: {', '.join(known)})")
-        default = known[key].default
-        if isinstance(default, tuple) and isinstance(value, list):
-            value = tuple(value)
-        if default is not None and not isinstance(default, tuple) and value is not None \
-                and type(value) is not type(default) \
-                and not (isinstance(default, float) and isinstance(value, int)):
-            raise ConfigError(f"[pbx.{kind}] {key}: expected {type(default).__name__}, "
-                              f"got {value!r}")
-        values[key] = value
-    return cls(**values)
-
-
-def asterisk_bridge(context: BridgeContext) -> PbxBridge:
-    """`pbx = "asterisk"`: AMI for events and cuts, FastAGI for authorisation; settings
-    are `AsteriskSettings`' fields in `[pbx.asterisk]` (ami_host, ami_port, username,
-    secret, agi_host, agi_port, cabin_pattern, cabin_context…)."""
-    from cashdesk.pbx.asterisk.bridge import AsteriskBridge, AsteriskSettings
-
-    settings = _settings(AsteriskSettings, context.settings, context.kind)
-    bridge = AsteriskBridge(settings, clock=context.clock,
-                            on_reconnected=context.link.reconnected)
-    # The AMI client's own link callbacks also drive the desks' switch indicator.
-    ami = bridge.ami
-    connected, disconnected = ami.on_connected, ami.on_disconnected
-
-    async def on_connected() -> None:
-        if connected is not None:
-            await connected()
-        context.link.up()
-
-    def on_disconnected() -> None:
-        if disconnected is not None:
-            disconnected()
-        context.link.down()
-
-    ami.on_connected, ami.on_disconnected = on_connected, on_disconnected
-    return bridge

@@ -181,13 +181,14 @@ async def test_no_answer(replay: ReplayFactory, seed: int | None) -> None:
 
 
 async def test_backstop_is_counted_from_the_answer(replay: ReplayFactory) -> None:
-    """dial_bridge_hangup_callee: at 3.519 s (answered at 0.513) a 60 s maximum leaves
-    57 s: AbsoluteTimeout 57 on the cabin's channel (answered by the peer)."""
+    """dial_bridge_hangup_callee: at 3.519 s (answered at 0.513) a 60 s maximum and
+    the 0.5 s grace leave 57.494 s: AbsoluteTimeout on the dialed leg that answered,
+    the channel a bare L() put its timer on (answered by the peer)."""
     run = await replay("dial_bridge_hangup_callee",
                        await_actions=("Login", "CoreShowChannels", "Logoff"))
     await run.peer.reached("CoreShowChannels")
     await run.bridge.set_backstop("1795646264.6", 60)
     (timeout,) = run.peer.sent_actions("AbsoluteTimeout")
-    assert (timeout["Channel"], timeout["Timeout"]) == ("Local/200@lab-00000003;2", "57")
+    assert (timeout["Channel"], timeout["Timeout"]) == ("Local/100@lab-00000004;1", "57.494")
     await run.bridge.set_backstop("no-such-call", 60)   # no error, nothing sent
     assert len(run.peer.sent_actions("AbsoluteTimeout")) == 1

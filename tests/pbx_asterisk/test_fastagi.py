@@ -140,6 +140,15 @@ async def test_an_allowed_call_gets_its_limit(agi: AgiFactory) -> None:
         ("1795650000.42", "cabin7", "00442071838750")
 
 
+async def test_the_limit_comes_a_grace_after_the_servers_cut(agi: AgiFactory) -> None:
+    async def allow(request: AuthorisationRequest) -> Authorisation:
+        return Authorisation.allow(max_duration_s=754)
+
+    server = await agi(allow, limit_grace_ms=500)
+    _, variables = await asterisk_side(server.bound_port)
+    assert variables == {"CASHDESK_LIMIT_MS": "754500", "CASHDESK_ALLOWED": "1"}
+
+
 async def test_no_limit_is_an_empty_limit(agi: AgiFactory) -> None:
     async def allow(request: AuthorisationRequest) -> Authorisation:
         return Authorisation.allow(None)
@@ -266,7 +275,8 @@ async def test_the_bridge_serves_authorisation_and_notes_the_limit(
     clock = FakeClock()
     peer = ReplayPeer(load("dial_limit"), clock=clock)
     port = await peer.start()
-    bridge = AsteriskBridge(settings_for(port, agi_port=0), clock=clock)
+    # No grace: the recording's L(10000) is the limit the bridge gave.
+    bridge = AsteriskBridge(settings_for(port, agi_port=0, backstop_grace=0.0), clock=clock)
     peer.consumed = lambda: bridge.ami.bytes_received
     listener = RecordingListener()
 

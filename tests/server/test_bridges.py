@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from cashdesk.clock import FakeClock
+from cashdesk.pbx.asterisk.server import create_bridge as asterisk_bridge
 from cashdesk.pbx.bridge import CutReason, LiveCall
 from cashdesk.server.bridges import (
     BridgeContext,
     CabinDirectory,
     LinkStatus,
     SupervisedBridge,
-    asterisk_bridge,
     factory_for,
 )
 from cashdesk.server.config import ConfigError, ServerConfig, load_config
@@ -60,7 +60,7 @@ async def test_the_asterisk_factory_takes_its_settings_and_reports_its_link() ->
     assert not link.connected and link.reported
     with pytest.raises(ConfigError, match="unknown setting"):
         asterisk_bridge(_context({"ami_prot": 5039}, link))
-    with pytest.raises(ConfigError, match="expected int"):
+    with pytest.raises(ConfigError, match="expected a port number"):
         asterisk_bridge(_context({"ami_port": "5039"}, link))
 
 

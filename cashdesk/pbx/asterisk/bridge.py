@@ -5,8 +5,17 @@
   `async_authorise` → channel variables for `Dial(…,L(ms))` or a refusal;
 - `cut`: AMI `Hangup` of the cabin's channel (then of any dialed leg still up); a
   channel that is already gone (`No such channel`) is success;
-- `set_backstop`: AMI `AbsoluteTimeout` on the cabin's channel, counted from the
-  answer (armed at the answer if the call is still ringing);
+- `set_backstop`: AMI `AbsoluteTimeout` on the dialed leg that answered, counted from
+  the answer (armed at the answer if the call is still ringing). That leg carries the
+  timer of `Dial(…,L(ms))`: with a bare `L(ms)` (no warning, no sounds) Asterisk does
+  not run a bridge timer but sets the answered channel's hangup time, as `S()` does
+  (`ast_bridge_timelimit`, app_dial.c; the recordings `dial_limit_304_L_x` and
+  `dial_limit_302_gL_x` show that leg going first). `AbsoluteTimeout` on the same
+  channel replaces that time, so the server moves the limit either way: shorter when
+  more calls share the credit, longer after a top-up. Both the limit and the backstop
+  fire `backstop_grace` after the instant the server computed, so the server's own cut,
+  exact to the millisecond, comes first while it is alive (Asterisk's timers are exact
+  too: without the grace they would race it);
 - reconciliation: after every (re)connect, `CoreShowChannels` brings the bridge's
   own state in line, silently (calls gone while the link was down are closed so no
   late event reports them; unknown cabin calls are taken in so their hangup is
@@ -14,6 +23,9 @@
   listing and the moment the link was last known alive to the server, whose
   reconcile closes, recovers, adopts or cuts its calls (at the first connect the
   server reconciles by itself, through `list_live_calls`).
+- link status: `on_status(True)` after each login and listing, `on_status(False)` when
+  the AMI connection drops. While it is down, authorisation requests are refused (503):
+  the server could neither see nor cut the call.
 """
 
 from __future__ import annotations
@@ -52,9 +64,14 @@ log = logging.getLogger(__name__)
 #: Q.850 cause sent with our Hangup actions: 16, normal clearing (as the PBX's own).
 CUT_CAUSE = 16
 
+#: Asterisk answers `AbsoluteTimeout` 0 (or less) with "No timeout specified".
+MIN_TIMEOUT_S = 0.001
+
 #: `on_reconnected(live_calls, lost_at)`: called (in the event loop, must not block)
 #: after each reconnect, with the live cabin calls and when the link was last alive.
 ReconnectHandler = Callable[[list[LiveCall], datetime | None], None]
+#: `on_status(connected)`: the AMI link went up (logged in and listed) or down.
+StatusHandler = Callable[[bool], None]
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class AsteriskSettings:
     action_timeout: float = 5.0
     connect_timeout: float = 5.0
     authorise_timeout: float = 2.0
+    backstop_grace: float = 0.5      # L() and AbsoluteTimeout fire this long after the cut
     reconnect_delay: tuple[float, float] = (0.5, 30.0)
 
 
@@ -80,11 +98,13 @@ class AsteriskBridge(PbxBridge):
     name = "asterisk"
 
     def __init__(self, settings: AsteriskSettings, *, clock: Clock | None = None,
-                 on_reconnected: ReconnectHandler | None = None) -> None:
+                 on_reconnected: ReconnectHandler | None = None,
+                 on_status: StatusHandler | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.clock = clock or SystemClock()
         self.on_reconnected = on_reconnected
+        self.on_status = on_status
         self.matcher = CabinMatcher(settings.cabin_pattern, settings.cabin_context)
         self.lifecycle = CallLifecycle(self.matcher)
         self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.username,
@@ -100,6 +120,7 @@ class AsteriskBridge(PbxBridge):
             self.agi = FastAgiServer(self._authorise, self.matcher.cabin,
                                      host=settings.agi_host, port=settings.agi_port,
                                      authorise_timeout=settings.authorise_timeout,
+                                     limit_grace_ms=round(settings.backstop_grace * 1000),
                                      on_decision=self._on_decision, now=self.clock.now)
         self._backstops: dict[str, int] = {}      # pbx_call_id → seconds, armed at answer
         self._tasks: set[asyncio.Task[None]] = set()
@@ -171,18 +192,22 @@ class AsteriskBridge(PbxBridge):
     async def _arm_backstop(self, call: AsteriskCall, max_duration_s: int) -> None:
         assert call.answered_at is not None
         now = self.clock.now()
-        left = max_duration_s - (now - call.answered_at).total_seconds()
-        seconds = max(1, math.ceil(left))
+        # Counted from the answer, not from now: the timer fires at the same instant
+        # however late this is sent. Asterisk takes fractions of a second.
+        left = max_duration_s + self.settings.backstop_grace \
+            - (now - call.answered_at).total_seconds()
+        seconds = max(MIN_TIMEOUT_S, math.ceil(left * 1000) / 1000)
+        channel = call.answering_channel or call.caller_channel
         try:
             await self.ami.action("AbsoluteTimeout",
-                                  {"Channel": call.caller_channel, "Timeout": seconds})
+                                  {"Channel": channel, "Timeout": f"{seconds:.3f}"})
         except AmiActionError as exc:
             if exc.no_such_channel:
                 return
             raise
         self.lifecycle.note_backstop(call.pbx_call_id, now + timedelta(seconds=seconds))
-        log.info("backstop for %s: hangup in %d s (max %d s from the answer)",
-                 call.pbx_call_id, seconds, max_duration_s)
+        log.info("backstop for %s: %s hangs up in %.3f s (max %d s from the answer)",
+                 call.pbx_call_id, channel, seconds, max_duration_s)
 
     # -- incoming --------------------------------------------------------------------
 
@@ -226,13 +251,26 @@ class AsteriskBridge(PbxBridge):
         self._lost_at = self.clock.now() - timedelta(seconds=self.ami.seconds_since_received())
         live = self.lifecycle.live_calls()
         log.warning("AMI link lost (last heard at %s) with %d live call(s): PBX events "
-                    "are not seen until it is back", self._lost_at, len(live))
+                    "are not seen and new calls are refused until it is back",
+                    self._lost_at, len(live))
+        self._status(False)
+
+    def _status(self, connected: bool) -> None:
+        if self.on_status is None:
+            return
+        try:
+            self.on_status(connected)
+        except Exception:
+            log.exception("on_status handler failed")
 
     async def _on_connected(self) -> None:
         self._connects += 1
         live = await self._reconcile()
-        if self._connects == 1:
-            return
+        if self._connects > 1:
+            self._reconnected(live)
+        self._status(True)
+
+    def _reconnected(self, live: list[LiveCall]) -> None:
         lost_at, self._lost_at = self._lost_at, None
         if self.on_reconnected is None:
             log.warning("AMI reconnected but nobody reconciles: the server should pass "
@@ -263,6 +301,10 @@ class AsteriskBridge(PbxBridge):
         if self._listener is None:
             return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE,
                                         "no cash desk attached")
+        if not self.ami.connected:
+            # Its events would not be seen nor could it be cut: only L() would end it.
+            return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE,
+                                        "the cash desk has lost the PBX's AMI link")
         return await self.listener.async_authorise(request)
 
     def _on_decision(self, decision: AgiDecision) -> None:

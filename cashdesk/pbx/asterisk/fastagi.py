@@ -81,11 +81,12 @@ def quote(value: str) -> str:
     return '"' + clean.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def limit_ms(authorisation: Authorisation) -> int | None:
-    """The `L()` limit for an allowed call; at least 1 s (L(0) means no limit)."""
+def limit_ms(authorisation: Authorisation, grace_ms: int = 0) -> int | None:
+    """The `L()` limit for an allowed call, `grace_ms` after the server's own cut
+    would come; at least 1 s (L(0) means no limit)."""
     if authorisation.max_duration_s is None:
         return None
-    return max(1000, int(authorisation.max_duration_s) * 1000)
+    return max(1000, int(authorisation.max_duration_s) * 1000 + grace_ms)
 
 
 class FastAgiServer:
@@ -95,6 +96,7 @@ class FastAgiServer:
     def __init__(self, authorise: Authoriser, cabin_of: CabinOf, *,
                  host: str = "127.0.0.1", port: int = 4573,
                  authorise_timeout: float = 2.0, io_timeout: float = 5.0,
+                 limit_grace_ms: int = 0,
                  on_decision: Callable[[AgiDecision], None] | None = None,
                  now: Callable[[], datetime] | None = None) -> None:
         self.authorise = authorise
@@ -103,6 +105,7 @@ class FastAgiServer:
         self.port = port
         self.authorise_timeout = authorise_timeout
         self.io_timeout = io_timeout
+        self.limit_grace_ms = limit_grace_ms
         self.on_decision = on_decision
         self._now = now
         self._server: asyncio.Server | None = None
@@ -205,7 +208,7 @@ class FastAgiServer:
             raise AgiProtocolError(f"unknown AGI script {session.script!r} "
                                    f"(this server answers {SCRIPT!r})")
         request, authorisation = await self._decide(session)
-        ms = limit_ms(authorisation) if authorisation.allowed else None
+        ms = limit_ms(authorisation, self.limit_grace_ms) if authorisation.allowed else None
         if authorisation.allowed:
             await self.set_variable(reader, writer, "CASHDESK_LIMIT_MS",
                                     "" if ms is None else str(ms))

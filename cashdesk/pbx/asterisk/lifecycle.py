@@ -148,6 +148,11 @@ class AsteriskCall:
     def live(self) -> bool:
         return self.state.is_live
 
+    @property
+    def answering_channel(self) -> str | None:
+        """The dialed leg that answered (it carries `L()`'s timer), if known."""
+        return self.dest.get(self.answered_uid) if self.answered_uid else None
+
     def channels(self) -> list[str]:
         """Caller first, then the dialed legs (the answering one first)."""
         names = [self.caller_channel]
