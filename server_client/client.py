@@ -519,6 +519,11 @@ class ServerClient:
                               timeout=self.long_timeout)
         return response.content
 
+    def receipt(self, transaction_id: int) -> dict[str, Any]:
+        """What a payment's thermal receipt prints, in its wire form (read it with
+        `cashdesk.invoices.data.InvoiceData.from_wire`)."""
+        return dict(self._send("GET", f"/transactions/{transaction_id}/receipt").json())
+
     def cabin_sessions(self, cabin_id: int, *, offset: int = 0,
                        limit: int = 50) -> Page[PastSession]:
         """A cabin's paid sessions with their calls, newest first."""

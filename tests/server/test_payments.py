@@ -311,3 +311,22 @@ async def test_invoice_numbers_stay_gap_free_through_refusals(client, world, tok
     assert invoice_numbers(sqlite_engine, world.shop_a) == [
         f"INV-{year}-{n:06d}" for n in (1, 2, 3)]
     assert invariant_errors(sqlite_engine, world.shop_a) == []
+
+
+async def test_a_payment_s_receipt_data_for_the_thermal_printer(client, world, tokens, cabin):
+    paid = await (await client.post(pay_path(cabin), headers=tokens.headers("operator_a"),
+                                    json={"received": "5", "idempotency_key": key()})).json()
+    response = await client.get(f"{API}/transactions/{paid['transaction_id']}/receipt",
+                                headers=tokens.headers("operator_a"))
+    assert response.status == 200, await response.text()
+    data = await response.json()
+    from cashdesk.invoices import InvoiceData
+
+    receipt = InvoiceData.from_wire(data)
+    assert receipt.number == ""  # a plain receipt, no invoice number taken
+    assert receipt.totals.gross.to_json() == paid["amount_due"]
+    assert receipt.received.to_json() == paid["received"]
+    assert receipt.change.to_json() == paid["change"]
+    other_shop = await client.get(f"{API}/transactions/{paid['transaction_id']}/receipt",
+                                  headers=tokens.headers("operator_b"))
+    assert other_shop.status == 404

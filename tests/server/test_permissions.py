@@ -249,6 +249,8 @@ SAMPLES: dict[tuple[str, str], Callable[[Targets], Sample]] = {
         body={"received": "5.00", "idempotency_key": uuid.uuid4().hex}),
     ("GET", "/transactions/{transaction_id}/invoice.pdf"): lambda t: Sample(
         params={"transaction_id": t.transaction()}),
+    ("GET", "/transactions/{transaction_id}/receipt"): lambda t: Sample(
+        params={"transaction_id": t.transaction()}),
     ("GET", "/transactions"): _in_shop_a,
     ("GET", "/transactions/{transaction_id}"): lambda t: Sample(
         params={"transaction_id": t.transaction()}),
@@ -330,6 +332,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("POST", "/cabins/{cabin_id}/pay"): Permission.PAY_CABIN,
     # The till prints or reprints a payment's invoice: the cashier's permission.
     ("GET", "/transactions/{transaction_id}/invoice.pdf"): Permission.VIEW_CABIN_HISTORY,
+    ("GET", "/transactions/{transaction_id}/receipt"): Permission.VIEW_CABIN_HISTORY,
     ("GET", "/transactions"): Permission.VIEW_TRANSACTIONS,
     ("GET", "/transactions/{transaction_id}"): Permission.VIEW_TRANSACTIONS,
     ("GET", "/cabins/{cabin_id}/sessions"): Permission.VIEW_CABIN_HISTORY,

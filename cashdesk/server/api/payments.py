@@ -251,3 +251,25 @@ async def invoice_pdf(ctx: Ctx) -> web.Response:
     filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in number) or "invoice"
     return web.Response(body=pdf, content_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
+
+
+@routes.get("/transactions/{transaction_id}/receipt", Permission.VIEW_CABIN_HISTORY,
+            "What a payment's receipt prints (shop, calls, totals, cash, change), as JSON")
+async def receipt(ctx: Ctx) -> web.Response:
+    """The data of a payment's receipt, for the desk to print on its thermal printer
+    (cashdesk.invoices.InvoiceData's wire form: money as decimal strings)."""
+    def work(session: Session, shop_id: int, transaction_id: int) -> dict[str, Any]:
+        from cashdesk.invoices import InvoiceError, invoice_data_for
+
+        transaction = session.scalar(select(Transaction).where(
+            Transaction.id == transaction_id, Transaction.callshop_id == shop_id))
+        if transaction is None:
+            raise NotFound(f"there is no transaction {transaction_id} in this callshop")
+        try:
+            return invoice_data_for(session, transaction, number="").to_wire()
+        except InvoiceError as exc:
+            raise Unprocessable(f"the receipt of transaction {transaction_id} cannot be "
+                                f"made: {exc}") from None
+
+    data = await ctx.db(work, ctx.shop_id, ctx.params["transaction_id"])
+    return web.json_response(data)
