@@ -175,3 +175,30 @@ def test_events_before_the_dial_begin_are_not_lost_answers() -> None:
     other = Feed()
     other(hangup("1.1"), dial_begin(CARRIER, "1.2"))
     assert other.kinds() == []
+
+
+def listed(channel: str, uid: str, application: str, bridge: str, *, exten: str = "0044207",
+           duration: str = "00:00:09") -> Packet:
+    return ev("CoreShowChannel", Channel=channel, Uniqueid=uid, Linkedid="1.1",
+              Context=DEFAULT_CABIN_CONTEXT, Exten=exten, ChannelState="6",
+              Application=application, ApplicationData="", Duration=duration,
+              BridgeId=bridge)
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["known-call", "taken-in"])
+def test_the_carrier_leg_is_never_taken_for_a_cabin_call(known: bool) -> None:
+    """A listing has the cabin's channel (Dial) and the carrier leg (AppDial) in one
+    bridge and, as in the recordings, in the same context: with the default pattern
+    `PJSIP/carrier-…` looks like a cabin named "carrier". It must not become a call of
+    its own (the server would cut it as unknown, and the real call with it)."""
+    feed = Feed()
+    if known:
+        feed(newchannel(CABIN, "1.1"), dial_begin(CARRIER, "1.2"), dial_end("ANSWER"))
+    changed = feed.lifecycle.reconcile(
+        [listed(CABIN, "1.1", "Dial", "b-1"),
+         listed(CARRIER, "1.2", "AppDial", "b-1", exten="", duration="00:00:08")],
+        feed.clock.now(), since_seq=feed.lifecycle.seq)
+    assert changed.gone == []
+    assert [c.cabin for c in changed.adopted] == ([] if known else ["shop-1"])
+    (call,) = feed.lifecycle.live_calls()
+    assert call.cabin == "shop-1" and call.channels() == [CABIN, CARRIER]

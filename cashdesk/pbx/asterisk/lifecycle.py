@@ -50,6 +50,9 @@ DEFAULT_CABIN_PATTERN = r"^PJSIP/(?P<cabin>.+)-[0-9a-f]{8}$"
 #: The dialplan context the cabins' endpoints start in (resources/asterisk).
 DEFAULT_CABIN_CONTEXT = "cashdesk-cabins"
 
+#: Q.850 cause 16: an ordinary end of call.
+NORMAL_CLEARING = 16
+
 # Asterisk channel states (ChannelState in events).
 STATE_RINGING = 5
 STATE_UP = 6
@@ -474,9 +477,11 @@ class CallLifecycle:
             return HangupBy.PBX, f"limit reached ({call.limit_ms} ms)"
         if call.backstop_at is not None and at >= call.backstop_at - LIMIT_TOLERANCE:
             return HangupBy.PBX, "backstop timer"
-        text = cause_txt or "hangup"
-        return (call.first_request or side,
-                f"{text} (cause {cause})" if cause is not None else text)
+        if cause in (None, NORMAL_CLEARING):
+            # No more to say than who hung up: the tracker writes "hung up by cabin",
+            # as it does for Kamailio's calls.
+            return call.first_request or side, ""
+        return call.first_request or side, f"{cause_txt or 'hangup'} (cause {cause})"
 
     def _why_failed(self, call: AsteriskCall) -> tuple[int, str]:
         if call.cut_reason is not None:
@@ -558,8 +563,12 @@ class CallLifecycle:
                                    _int(item.get("ChannelState")) or 0, at - age))
         cabin = self.matcher.cabin(name, item.get("Context") or "")
         bridge = item.get("BridgeId") or ""
-        if (cabin is None or uid in self._calls
-                or ((item.get("Application") or "") != "Dial" and not bridge)):
+        application = item.get("Application") or ""
+        # A leg Dial() created (`AppDial`) is never a cabin's call, even when its name
+        # fits the pattern (`PJSIP/carrier-…`) and it has the caller's context, as the
+        # dialed legs in the recordings do: taking it in would cut the real call.
+        if (cabin is None or uid in self._calls or uid in self._by_dest
+                or application == "AppDial" or (application != "Dial" and not bridge)):
             return None
         call = self._start(uid, name, cabin, linkedid, item.get("Exten") or "", at - age)
         peers = [p for p in by_bridge.get(bridge, []) if p.get("Uniqueid") != uid] \
