@@ -47,19 +47,27 @@ def require_binary(name: str) -> str:
     return path
 
 
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_DGRAM) -> int:
     """A port nobody uses right now on `host` (UDP by default; TCP with SOCK_STREAM).
-    Checked for both protocols, since SIPp and Kamailio open UDP and TCP sockets."""
+    Checked for both protocols, since SIPp and Kamailio open UDP and TCP sockets. Never
+    the same port twice in one process: ten SIPps built before any of them binds would
+    otherwise be told the same free port now and then."""
     while True:
         with socket.socket(socket.AF_INET, kind) as first:
             first.bind((host, 0))
             port = int(first.getsockname()[1])
+            if port in _handed_out:
+                continue
             other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
             with socket.socket(socket.AF_INET, other) as second:
                 try:
                     second.bind((host, port))
                 except OSError:
                     continue
+            _handed_out.add(port)
             return port
 
 
