@@ -7,8 +7,10 @@ writer thread, the prepaid guard's timer in between.
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
-- A `DeadlineRunner` sleeps until the guard's next deadline and is woken after every
-  operation, since any of them may move it.
+- A `DeadlineRunner` sleeps until the guard's next deadline. Any operation may move
+  it, so the writer computes it at the end of the same trip and hands it over with
+  the operation's changes and commands: one hand-over to the loop per trip, no extra
+  trip to the writer to ask.
 
 The server builds one `CallService` per process, `await async_start()` in its
 `cleanup_ctx` and `await async_stop()` on the way out.
@@ -86,7 +88,10 @@ class CallService:
         self._queued: deque[PbxEvent] = deque()
         self._draining = False
         self._backstops_wanted: dict[str, int] = {}
-        self._backstops_sending: set[str] = set()
+        self._backstops_sending = False
+        # What the writer announces during one trip, handed to the loop at its end in
+        # one go (see `_trip`); None outside a trip (delivered one by one).
+        self._outgoing: list[tuple[bool, Any]] | None = None
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
         tracker.on_change = self._from_writer_change
         tracker.on_command = self._from_writer_command
@@ -166,6 +171,11 @@ class CallService:
         for bridge in self.bridges:
             try:
                 live += await bridge.list_live_calls()
+            except ConnectionError as exc:
+                # Its PBX is not reached yet (SupervisedBridge): it reconciles when it is.
+                log.warning("bridge %s could not list its live calls (%s); reconcile later",
+                            bridge.name, exc)
+                return ReconcileReport()
             except Exception:
                 log.exception("bridge %s could not list its live calls; reconcile later",
                               bridge.name)
@@ -203,10 +213,46 @@ class CallService:
     # ---------------------------------------------------------------- internals ---
     async def _writer(self, work: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(self._trip, work, *args))
+
+    def _trip(self, work: Callable[..., T], *args: Any) -> T:
+        """One trip of the writer thread: `work`, then the next deadline (whatever
+        happened may have moved it), everything handed to the loop at once."""
+        self._outgoing = []
+        deadline: int | None = None
+        known = False
         try:
-            return await loop.run_in_executor(self._executor, partial(work, *args))
+            return work(*args)
         finally:
-            # Whatever happened may have moved the next deadline.
+            try:
+                deadline, known = self.tracker.next_deadline(), True
+            except Exception:
+                log.exception("the next deadline could not be computed; the timer asks again")
+            outgoing, self._outgoing = self._outgoing, None
+            self._hand_over(outgoing, deadline, known)
+
+    def _hand_over(self, outgoing: list[tuple[bool, Any]], deadline: int | None,
+                   known: bool) -> None:
+        if self._loop is None:
+            self._deliver(outgoing, deadline, known)
+        else:
+            self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known)
+
+    def _deliver(self, outgoing: list[tuple[bool, Any]], deadline: int | None = None,
+                 known: bool = False) -> None:
+        """On the loop: the changes to `publish` and the commands to the bridges, in
+        the order the writer made them; then the timer learns the next deadline."""
+        for is_change, item in outgoing:
+            try:
+                if is_change:
+                    self._publish(item)
+                else:
+                    self._send(item)
+            except Exception:
+                log.exception("could not hand over %s", item)
+        if known:
+            self.runner.deadline_is(deadline)
+        else:
             self.runner.wake()
 
     async def _next_deadline(self) -> int | None:
@@ -214,27 +260,33 @@ class CallService:
         return await loop.run_in_executor(self._executor, self.tracker.next_deadline)
 
     async def _fire(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self.tracker.on_time)
+        await self._writer(self.tracker.on_time)
 
     def _from_writer_change(self, change: Change) -> None:
-        self._call_soon(self._publish, change)
+        self._from_writer(True, change)
 
     def _from_writer_command(self, command: BridgeCommand) -> None:
-        self._call_soon(self._send, command)
+        self._from_writer(False, command)
+        if isinstance(command, Cut) and self._outgoing:
+            # A cut at an exhaustion instant goes to the PBX at once, not after the
+            # trip's database work (see `CallTracker._fire_due`).
+            outgoing, self._outgoing = self._outgoing, []
+            self._hand_over(outgoing, None, False)
 
-    def _call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
-        if self._loop is None:
-            callback(*args)
+    def _from_writer(self, is_change: bool, item: Any) -> None:
+        if self._outgoing is not None:
+            self._outgoing.append((is_change, item))
         else:
-            self._loop.call_soon_threadsafe(callback, *args)
+            self._hand_over([(is_change, item)], None, False)
 
     def _send(self, command: BridgeCommand) -> None:
         if isinstance(command, SetBackstop):
+            # Coalesced per call: while updates are being sent, only a call's latest
+            # value waits; one task sends them all (not one task per call).
             self._backstops_wanted[command.pbx_call_id] = command.max_duration_s
-            if command.pbx_call_id not in self._backstops_sending:
-                self._backstops_sending.add(command.pbx_call_id)
-                self._spawn(self._send_backstops(command.pbx_call_id))
+            if not self._backstops_sending:
+                self._backstops_sending = True
+                self._spawn(self._send_backstops())
             return
         assert isinstance(command, Cut)
         self._backstops_wanted.pop(command.pbx_call_id, None)
@@ -250,9 +302,10 @@ class CallService:
                 log.exception("bridge %s could not cut call %s (its backstop still will)",
                               target.name, command.pbx_call_id)
 
-    async def _send_backstops(self, pbx_call_id: str) -> None:
+    async def _send_backstops(self) -> None:
         try:
-            while pbx_call_id in self._backstops_wanted:
+            while self._backstops_wanted:
+                pbx_call_id = next(iter(self._backstops_wanted))
                 seconds = self._backstops_wanted.pop(pbx_call_id)
                 bridge = self._carriers.get(pbx_call_id)
                 for target in [bridge] if bridge is not None else self.bridges:
@@ -262,7 +315,7 @@ class CallService:
                         log.exception("bridge %s could not set the backstop of call %s",
                                       target.name, pbx_call_id)
         finally:
-            self._backstops_sending.discard(pbx_call_id)
+            self._backstops_sending = False
 
     def _carried_by(self, pbx_call_id: str, bridge: PbxBridge) -> None:
         self._carriers[pbx_call_id] = bridge

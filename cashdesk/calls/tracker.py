@@ -27,10 +27,10 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import LIVE_STATES, CallState, can_move
@@ -99,6 +99,9 @@ class _Live:
     rated: RatedCall
     state: CallState
     answered_ms: int | None = None
+    #: The call as last committed and announced, so a purely informational move
+    #: (ringing) is written with one UPDATE and announced without reading it back.
+    snapshot: CallSnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -384,8 +387,9 @@ class CallTracker:
         call = _new_call(rated, key, CallState.DIALING, at)
         db.add(call)
         db.flush()
-        self._live[key] = _Live(call.id, rated, CallState.DIALING)
-        outbox.changes.append(CallUpdated(call.callshop_id, CallSnapshot.of(call, rated.currency)))
+        snapshot = CallSnapshot.of(call, rated.currency)
+        self._live[key] = _Live(call.id, rated, CallState.DIALING, snapshot=snapshot)
+        outbox.changes.append(CallUpdated(call.callshop_id, snapshot))
         # Events that overtook this one, in the order the call lives them.
         for _, early in sorted(self._orphans.pop(key, []), key=lambda item: _ORDER[item[1].kind]):
             self._apply(db, outbox, early)
@@ -393,6 +397,18 @@ class CallTracker:
     def _ringing(self, db: Session, outbox: _Outbox, live: _Live, key: str,
                  event: CallRinging) -> None:
         if not can_move(live.state, CallState.RINGING):
+            return
+        if live.snapshot is not None:
+            # One UPDATE, no read: everything else about the call is in memory. The
+            # ORM's own copy, if this transaction loaded it, is updated too.
+            ringing_at = event.at or self._clock.now()
+            db.execute(update(Call).where(Call.id == live.call_id)
+                       .values(state=CallState.RINGING, ringing_at=ringing_at)
+                       .execution_options(synchronize_session="evaluate"))
+            live.state = CallState.RINGING
+            live.snapshot = replace(live.snapshot, state=CallState.RINGING,
+                                    ringing_at=ringing_at)
+            outbox.changes.append(CallUpdated(live.snapshot.callshop_id, live.snapshot))
             return
         call = db.get_one(Call, live.call_id)
         call.state = live.state = CallState.RINGING
@@ -424,8 +440,8 @@ class CallTracker:
         call.state = live.state = CallState.ANSWERED
         cabin_session = attach_call(db, self._clock, call)
         outbox.sessions.add(cabin_session.id)
-        outbox.changes.append(CallUpdated(call.callshop_id,
-                                          CallSnapshot.of(call, live.rated.currency)))
+        live.snapshot = CallSnapshot.of(call, live.rated.currency)
+        outbox.changes.append(CallUpdated(call.callshop_id, live.snapshot))
         early = self._early_ends.pop(key, None)
         if early is not None:
             self._ended(db, outbox, live, key, early[1])

@@ -40,6 +40,9 @@ class DeadlineRunner:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        # A deadline handed over by whoever just computed it (`deadline_is`): used
+        # instead of asking `next_deadline` once more.
+        self._told: tuple[int | None] | None = None
         #: How many times `fire` ran (for tests and the status page).
         self.fired = 0
 
@@ -65,6 +68,12 @@ class DeadlineRunner:
         thread use `wake_threadsafe`."""
         self._woken.set()
 
+    def deadline_is(self, deadline: int | None) -> None:
+        """The next deadline, just computed after an operation that may have moved it
+        (loop thread): the runner takes it without asking `next_deadline` again."""
+        self._told = (deadline,)
+        self._woken.set()
+
     def wake_threadsafe(self) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._woken.set)
@@ -73,7 +82,8 @@ class DeadlineRunner:
         while not self._stopping:
             try:
                 self._woken.clear()
-                deadline = await self._next_deadline()
+                told, self._told = self._told, None
+                deadline = told[0] if told is not None else await self._next_deadline()
                 if deadline is not None and deadline <= epoch_ms(self._clock.now()):
                     await self._fire()
                     self.fired += 1
