@@ -220,8 +220,10 @@ async def run(directory: Path, rounds: int, per_round: int) -> Figures:
         # A second evapi client sees the events too (the server's connection came first,
         # so authorisation requests still go to the server alone).
         evapi = kamailio.settings.evapi
-        observer = EvapiClient(evapi.host, evapi.port, lambda message: started.setdefault(
-            message["call_id"], message) if message.get("type") == "started" else None)
+        def on_message(message: dict[str, Any]) -> None:
+            if message.get("type") == "started":
+                started.setdefault(message["call_id"], message)
+        observer = EvapiClient(evapi.host, evapi.port, on_message)
         await observer.async_start()
         await observer.async_wait_connected(5)
         async with aiohttp.ClientSession() as http:

@@ -33,9 +33,11 @@ from cashdesk.ledger.invariants import check_all
 from cashdesk.ledger.sessions import session_due
 from cashdesk.ledger.snapshot import load_view
 from cashdesk.money import Money
+from cashdesk.pbx.kamailio.bridge import KamailioBridge
 from cashdesk.server.app import create_app
 from cashdesk.server.auth import issue_token
 from cashdesk.server.billing import BILLING
+from cashdesk.server.bridges import SupervisedBridge
 from cashdesk.server.config import ServerConfig
 from cashdesk.store.models import Account, AccountEntry, CabinSession, Call, User
 from tests.calls.factories import RateRow, ShopSetup, make_shop
@@ -68,7 +70,7 @@ def make_world(sessions: sessionmaker[Session], *, balance: str) -> tuple[ShopSe
 
 
 def server_config(kamailio: Kamailio, database_url: str, log_file: Path,
-                  **overrides: Any) -> ServerConfig:
+                  **pbx_settings: Any) -> ServerConfig:
     """The sync server with `pbx = "kamailio"` pointed at this Kamailio."""
     evapi = kamailio.settings.evapi
     return ServerConfig(database_url=database_url, migrate=False, validate_responses=True,
@@ -76,8 +78,7 @@ def server_config(kamailio: Kamailio, database_url: str, log_file: Path,
                         pbx_settings={"kamailio": {
                             "evapi": f"{evapi.host}:{evapi.port}",
                             "subscriber_db": str(kamailio.settings.subscriber_db),
-                            "authorise_timeout": AUTHORISE_TIMEOUT_S}},
-                        **overrides)
+                            "authorise_timeout": AUTHORISE_TIMEOUT_S, **pbx_settings}})
 
 
 @dataclass
@@ -143,6 +144,13 @@ class AppServer:
     @property
     def service(self) -> CallService:
         return self.client.app[BILLING].service
+
+    @property
+    def bridge(self) -> KamailioBridge:
+        (slot,) = self.client.app[BILLING].slots
+        bridge = slot.bridge.inner if isinstance(slot.bridge, SupervisedBridge) else slot.bridge
+        assert isinstance(bridge, KamailioBridge)
+        return bridge
 
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         response = await self.client.request(method, f"/api/v1{path}", json=body,

@@ -131,12 +131,13 @@ def billing_sessions(sqlite_engine: Engine) -> sessionmaker[Session]:
 async def app_server(kamailio: Kamailio, sqlite_engine: Engine, aiohttp_client: Any,
                      tmp_path: Path) -> AsyncIterator[Callable[[str], Any]]:
     """Start the sync server's app (`pbx = "kamailio"`, on this test's SQLite file and
-    Kamailio) once the test has made its shop: `server = await app_server(token)`."""
+    Kamailio) once the test has made its shop: `server = await app_server(token)`
+    (keywords: more `[pbx.kamailio]` settings)."""
     started: list[AppServer] = []
     url = sqlite_engine.url.render_as_string(hide_password=False)
 
-    async def start(token: str) -> AppServer:
-        config = server_config(kamailio, url, tmp_path / "server.log")
+    async def start(token: str, **pbx_settings: Any) -> AppServer:
+        config = server_config(kamailio, url, tmp_path / "server.log", **pbx_settings)
         server = await start_app(aiohttp_client, config, token)
         started.append(server)
         return server

@@ -49,7 +49,7 @@ from tests.pbx.harness import Kamailio, SippResult, UdpSink
 
 pytestmark = pytest.mark.e2e
 
-StartApp = Callable[[str], Awaitable[AppServer]]
+StartApp = Callable[..., Awaitable[AppServer]]
 
 
 def sell_terms(call: Call) -> RateTerms:
@@ -381,6 +381,44 @@ async def test_a_killed_server_recovers_the_call_from_kamailio_and_still_cuts_it
         (bye,) = result.received_requests("BYE")
         assert 0 <= bye.at - instant < 0.1, bye.at - instant
     assert balance(billing_sessions, shop.account_id) == 0
+    check_ledger(billing_sessions, shop.callshop_id)
+
+
+async def test_a_lost_evapi_link_shows_on_the_desk_and_is_reconciled_when_back(
+        kamailio: Kamailio, billing_sessions: sessionmaker[Session], app_server: StartApp,
+        sipp: SippFactory) -> None:
+    """The server's link to Kamailio drops one second into a call (Kamailio keeps
+    running) and comes back two seconds later; the cabin hung up meanwhile, an event
+    nobody received. The desk sees the switch go down and up; on reconnecting the
+    bridge lists Kamailio's calls and the server closes the call as of the moment the
+    link was lost, billed to then. Meanwhile no call could start (fail closed)."""
+    shop, token = make_world(billing_sessions, balance="5.00")
+    server = await app_server(token, min_backoff=2.0, max_backoff=2.0)
+    caller, other = await server.add_cabins(2)
+    desk = await server.desk()
+    for cabin in (caller, other):
+        await register(sipp, cabin)
+    carrier = await sipp.carrier("carrier_answer").async_start()
+    talking = await cabin_sipp(sipp, "cabin_call", caller, duration_ms=1800).async_start()
+    call = await eventually(lambda: next((c for c in all_calls(billing_sessions)
+                                          if c.answered_at is not None), None),
+                            what="the answer")
+    await asyncio.sleep(0.6)
+    server.bridge.client.drop()
+    await eventually(lambda: [m for m in desk.messages if m.get("kind") == "switch"],
+                     what="the switch going down")
+    refused = await cabin_sipp(sipp, "cabin_call_refused", other).async_run()
+    assert refused.received()[-1].first_line == "SIP/2.0 503 Billing Unavailable"
+    assert (await talking.async_result()).ok and (await carrier.async_result()).ok
+    call = await eventually(lambda: one_call(billing_sessions, call.pbx_call_id)
+                            if one_call(billing_sessions, call.pbx_call_id).state.is_final
+                            else None, timeout=6, what="the reconciliation")
+    switches = [m["data"]["connected"] for m in desk.messages if m.get("kind") == "switch"]
+    assert switches == [False, True]
+    assert (call.state, call.hangup_reason) == (CallState.ENDED, "lost: not live at the PBX")
+    assert 500 <= talk_ms(call) <= 1000, talk_ms(call)   # to the loss, not the hang-up
+    assert call.price == charge(sell_terms(call), talk_ms(call), "EUR").amount.amount
+    assert len(all_calls(billing_sessions)) == 1
     check_ledger(billing_sessions, shop.callshop_id)
 
 

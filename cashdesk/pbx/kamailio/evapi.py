@@ -167,6 +167,13 @@ class EvapiClient:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    def drop(self) -> None:
+        """Abort the current connection, as a network failure would; it is made again
+        after the backoff (for tests and operators forcing a reconnect)."""
+        writer = self._writer
+        if writer is not None:
+            writer.transport.abort()
+
     async def async_start(self) -> None:
         """Start connecting in the background (returns at once)."""
         if self._task is None:

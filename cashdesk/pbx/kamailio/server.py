@@ -12,6 +12,8 @@ Settings, in the server's config file (all optional but `subscriber_db` in pract
     authorise_timeout = 1.2           # below the config's auth_timeout_ms (1.5 s)
     start_timeout = 3.0               # wait this long for Kamailio at server start
     rpc_timeout = 2.0                 # dlg.list
+    min_backoff = 0.1                 # reconnecting: first wait, doubling …
+    max_backoff = 5.0                 # … up to this
 
 The factory builds a `KamailioBridge` whose link status and reconnects go to the
 server (`context.link`), and provisions the cabins into Kamailio's subscriber table:
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,14 +36,15 @@ from cashdesk.pbx.kamailio.bridge import KamailioBridge, KamailioBridgeSettings
 from cashdesk.pbx.kamailio.config import ConfigError as KamailioConfigError
 from cashdesk.pbx.kamailio.config import HostPort
 from cashdesk.pbx.kamailio.provisioning import CabinProvisioner, SipAccount
-from cashdesk.pbx.kamailio.subscribers import SubscriberTable
+from cashdesk.pbx.kamailio.subscribers import SubscriberError, SubscriberTable
 
 if TYPE_CHECKING:
     from cashdesk.server.bridges import BridgeContext
 
 log = logging.getLogger(__name__)
 
-_SECONDS = ("authorise_timeout", "start_timeout", "rpc_timeout", "connect_timeout")
+_SECONDS = ("authorise_timeout", "start_timeout", "rpc_timeout", "connect_timeout",
+            "min_backoff", "max_backoff")
 KNOWN = ("evapi", "subscriber_db", *_SECONDS)
 
 
@@ -90,8 +94,13 @@ async def create_bridge(context: BridgeContext) -> KamailioBridge:
     async def provision(accounts: Sequence[SipAccount]) -> None:
         # One at a time, in order: the last change wins.
         async with lock:
-            await asyncio.get_running_loop().run_in_executor(
-                None, provisioner.sync_accounts, list(accounts))
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, provisioner.sync_accounts, list(accounts))
+            except (OSError, sqlite3.Error, SubscriberError):
+                # The desks keep working; Kamailio keeps the table it has.
+                log.exception("Kamailio's subscriber table %s could not be written: cabin "
+                              "changes do not reach the phones until it can", subscriber_db)
 
     await provision(await context.cabins.accounts())
     context.cabins.subscribe(provision)
