@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cashdesk.ledger.sessions import session_due
 from cashdesk.money import to_sub_units
@@ -72,10 +72,19 @@ def rate_call(db: Session, rater: Rater, sip_username: str,
               dialed_number: str) -> RatedCall | Refusal:
     """Everything about a call from the cabin `sip_username` to `dialed_number`, or
     why it may not be routed (see the module doc)."""
-    cabin = db.scalar(select(Cabin).where(Cabin.sip_username == sip_username))
-    if cabin is None:
+    # One statement for the cabin, its shop, the shop's reseller and account and that
+    # account's parent: the `get_one`s below then find them in the session (a fresh
+    # one per transaction, so as fresh as reading them one by one).
+    parent = aliased(Account)
+    row = db.execute(select(Cabin, Callshop, Reseller, Account, parent)
+                     .join(Callshop, Callshop.id == Cabin.callshop_id)
+                     .join(Reseller, Reseller.id == Callshop.reseller_id)
+                     .join(Account, Account.id == Callshop.account_id)
+                     .outerjoin(parent, parent.id == Account.parent_id)
+                     .where(Cabin.sip_username == sip_username)).first()
+    if row is None:
         return Refusal(RefusalReason.CABIN_UNKNOWN, f"no cabin has SIP username {sip_username!r}")
-    shop = db.get_one(Callshop, cabin.callshop_id)
+    cabin, shop = row[0], row[1]
     number = ""
 
     def refuse(reason: RefusalReason, detail: str) -> Refusal:

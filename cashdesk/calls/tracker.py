@@ -71,7 +71,7 @@ from cashdesk.prepaid.guard import BudgetKind, GuardCut, PrepaidGuard
 from cashdesk.prepaid.timeline import epoch_ms, from_epoch_ms
 from cashdesk.rating.pricing import charge
 from cashdesk.rating.rater import Rater
-from cashdesk.store.models import Account, CabinSession, Call, Callshop
+from cashdesk.store.models import Account, Cabin, CabinSession, Call, Callshop
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class _Outbox:
 
     changes: list[Change] = field(default_factory=list)
     commands: list[BridgeCommand] = field(default_factory=list)
-    sessions: set[int] = field(default_factory=set)
+    sessions: dict[int, str] = field(default_factory=dict)   # session id → its currency
     accounts: set[int] = field(default_factory=set)
     charged: set[int] = field(default_factory=set)    # accounts a call was charged to
 
@@ -410,7 +410,7 @@ class CallTracker:
                                     ringing_at=ringing_at)
             outbox.changes.append(CallUpdated(live.snapshot.callshop_id, live.snapshot))
             return
-        call = db.get_one(Call, live.call_id)
+        call = _load_call(db, live.call_id)
         call.state = live.state = CallState.RINGING
         call.ringing_at = event.at or self._clock.now()
         outbox.changes.append(CallUpdated(call.callshop_id,
@@ -432,14 +432,14 @@ class CallTracker:
                         settled=True)
             outbox.commands.append(Cut(key, refused.reason))
             return
-        call = db.get_one(Call, live.call_id)
+        call = _load_call(db, live.call_id)
         # Whole milliseconds, as the guard counts: durations recomputed from the CDR's
         # timestamps are then exactly the ones billed.
         call.answered_at = from_epoch_ms(at_ms)
         live.answered_ms = at_ms
         call.state = live.state = CallState.ANSWERED
         cabin_session = attach_call(db, self._clock, call)
-        outbox.sessions.add(cabin_session.id)
+        outbox.sessions[cabin_session.id] = live.rated.currency
         live.snapshot = CallSnapshot.of(call, live.rated.currency)
         outbox.changes.append(CallUpdated(call.callshop_id, live.snapshot))
         early = self._early_ends.pop(key, None)
@@ -475,7 +475,7 @@ class CallTracker:
                settled: bool = False) -> None:
         """Finish a call: bill it if it was answered (up to `end_ms`, or its deadline
         if that came first), charge the ledger, and forget it."""
-        call = db.get_one(Call, live.call_id)
+        call = _load_call(db, live.call_id)
         rated = live.rated
         if live.answered_ms is not None and state is not CallState.FAILED:
             if not settled:
@@ -497,7 +497,7 @@ class CallTracker:
             call.sip_code = sip_code
         db.flush()
         if call.answered_at is not None:
-            outbox.sessions.add(attach_call(db, self._clock, call).id)
+            outbox.sessions[attach_call(db, self._clock, call).id] = rated.currency
             self._charge(db, outbox, call, rated)
         del self._live[key]
         self._early_ends.pop(key, None)
@@ -583,7 +583,7 @@ class CallTracker:
         db.add(call)
         db.flush()
         if answered_ms is not None:
-            outbox.sessions.add(attach_call(db, self._clock, call).id)
+            outbox.sessions[attach_call(db, self._clock, call).id] = rated.currency
         self._set_budgets(rated.budgets)
         self.guard.recover(seen.pbx_call_id, rated.draws, answered_ms=answered_ms,
                            max_call_ms=rated.max_call_ms)
@@ -629,12 +629,9 @@ class CallTracker:
 
     def _describe(self, db: Session, outbox: _Outbox) -> None:
         # Sessions and balances as they stand at the end of the transaction.
-        for session_id in sorted(outbox.sessions):
+        for session_id, currency in sorted(outbox.sessions.items()):
             cabin_session = db.get_one(CabinSession, session_id)
             calls = session_calls(db, cabin_session)
-            currency = db.scalar(select(Callshop.currency)
-                                 .where(Callshop.id == cabin_session.callshop_id))
-            assert currency is not None
             outbox.changes.append(SessionUpdated(
                 callshop_id=cabin_session.callshop_id, session_id=cabin_session.id,
                 cabin_id=cabin_session.cabin_id, training=cabin_session.training,
@@ -642,12 +639,14 @@ class CallTracker:
                 calls=len(calls), live_calls=sum(1 for c in calls if c.state.is_live)))
         if not outbox.accounts:
             return
-        owners = {account_id: shop_id for account_id, shop_id in db.execute(
-            select(Callshop.account_id, Callshop.id)
-            .where(Callshop.account_id.in_(outbox.accounts)))}
+        # Every account's balance and owning shop (None: a reseller's) in one statement.
+        rows = {row.id: row for row in db.execute(
+            select(Account.id, Account.balance, Account.currency, Callshop.id.label("shop"))
+            .outerjoin(Callshop, Callshop.account_id == Account.id)
+            .where(Account.id.in_(outbox.accounts)))}
+        owners = {account_id: row.shop for account_id, row in rows.items()}
         for account_id in sorted(outbox.accounts):
-            account = db.execute(select(Account.balance, Account.currency)
-                                 .where(Account.id == account_id)).one()
+            account = rows[account_id]
             balance = Money(account.balance, account.currency)
             key = (BudgetKind.ACCOUNT, account_id)
             available = None
@@ -697,6 +696,16 @@ class CallTracker:
 
     def _now_ms(self) -> int:
         return epoch_ms(self._clock.now())
+
+
+def _load_call(db: Session, call_id: int) -> Call:
+    """The call, with its cabin and its session (if any) in the same statement: what
+    `attach_call` then reads is found in the session without another round trip."""
+    row = db.execute(select(Call, Cabin, CabinSession)
+                     .join(Cabin, Cabin.id == Call.cabin_id)
+                     .outerjoin(CabinSession, CabinSession.id == Call.session_id)
+                     .where(Call.id == call_id)).one()
+    return row[0]
 
 
 def _new_call(rated: RatedCall, pbx_call_id: str, state: CallState, at: datetime) -> Call:
