@@ -126,10 +126,12 @@ class AsteriskBridge(PbxBridge):
         self._tasks: set[asyncio.Task[None]] = set()
         self._connects = 0
         self._lost_at: datetime | None = None
+        self._stopping = False
 
     # -- PbxBridge -----------------------------------------------------------------
 
     async def async_start(self) -> None:
+        self._stopping = False
         if self.agi is not None:
             await self.agi.async_start()
         try:
@@ -140,6 +142,7 @@ class AsteriskBridge(PbxBridge):
             raise
 
     async def async_stop(self) -> None:
+        self._stopping = True
         await self.ami.async_stop()
         if self.agi is not None:
             await self.agi.async_stop()
@@ -250,6 +253,10 @@ class AsteriskBridge(PbxBridge):
     def _on_disconnected(self) -> None:
         self._lost_at = self.clock.now() - timedelta(seconds=self.ami.seconds_since_received())
         live = self.lifecycle.live_calls()
+        if self._stopping:
+            log.info("AMI link closed: the bridge is stopping (%d live call(s))", len(live))
+            self._status(False)
+            return
         log.warning("AMI link lost (last heard at %s) with %d live call(s): PBX events "
                     "are not seen and new calls are refused until it is back",
                     self._lost_at, len(live))
