@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import CallState
 from cashdesk.pbx.bridge import CutReason
+from cashdesk.pbx.kamailio.subscribers import ha1
 from cashdesk.prepaid.timeline import epoch_ms
 from cashdesk.rating.pricing import RateTerms, charge
-from cashdesk.store.models import Call
+from cashdesk.store.models import Cabin, Call
 from tests.pbx.billing import (
     NO_RATE_NUMBER,
     NUMBER,
@@ -45,7 +46,7 @@ from tests.pbx.billing import (
     topups,
 )
 from tests.pbx.conftest import SippFactory
-from tests.pbx.harness import Kamailio, SippResult, UdpSink
+from tests.pbx.harness import EvapiPeer, Kamailio, SippResult, UdpSink
 
 pytestmark = pytest.mark.e2e
 
@@ -419,6 +420,55 @@ async def test_a_lost_evapi_link_shows_on_the_desk_and_is_reconciled_when_back(
     assert 500 <= talk_ms(call) <= 1000, talk_ms(call)   # to the loss, not the hang-up
     assert call.price == charge(sell_terms(call), talk_ms(call), "EUR").amount.amount
     assert len(all_calls(billing_sessions)) == 1
+    check_ledger(billing_sessions, shop.callshop_id)
+
+
+async def test_at_start_the_server_adopts_the_calls_it_can_bill_and_cuts_the_others(
+        kamailio: Kamailio, evapi_peer: EvapiPeer, billing_sessions: sessionmaker[Session],
+        app_server: StartApp, sipp: SippFactory) -> None:
+    """Two calls are up in Kamailio that the server never saw (authorised by another
+    evapi client): one from a cabin of the shop, one from a phone no cabin is. The
+    server starts, lists Kamailio's calls and takes the first over — billed from its
+    answer as `dlg.list` gives it — and cuts the second: its carrier leg gets a BYE."""
+    shop, token = make_world(billing_sessions, balance="5.00")
+    realm = kamailio.settings.realm
+    with billing_sessions.begin() as db:
+        db.add(Cabin(callshop_id=shop.callshop_id, name="Cabin 1", sip_username="known",
+                     sip_realm=realm, sip_ha1=ha1("known", realm, "known-secret")))
+    kamailio.subscribers.set("known", "known-secret")
+    kamailio.subscribers.set("ghost", "ghost-secret")
+    known = CabinLogin(0, "known", "known-secret")
+    ghost = CabinLogin(0, "ghost", "ghost-secret")
+    for cabin in (known, ghost):
+        await register(sipp, cabin)
+    carrier = await sipp.carrier("carrier_answer", calls=2, timeout_s=12).async_start()
+    callers = [await cabin_sipp(sipp, "cabin_call_until_bye", cabin, timeout_s=12).async_start()
+               for cabin in (known, ghost)]
+    answered = await evapi_peer.async_wait_for("answered", 2)
+    by_cabin = {e.message["cabin"]: e.message for e in answered}
+
+    server = await app_server(token)
+    ghost_call = by_cabin["ghost"]["call_id"]
+    known_call = by_cabin["known"]["call_id"]
+    cut = await evapi_peer.async_wait_for("cut_result", call_id=ghost_call)
+    assert cut[0].message["state"] == "answered"
+    adopted = await eventually(lambda: next(iter(all_calls(billing_sessions)), None),
+                               what="the adopted call")
+    assert adopted.pbx_call_id == known_call and adopted.state is CallState.ANSWERED
+    assert adopted.answered_at is not None
+    answered_at = by_cabin["known"]["ts"]
+    assert int(answered_at) == adopted.answered_at.timestamp()    # dlg.list: whole seconds
+    assert await server.service.async_cut(known_call, CutReason.OPERATOR)
+    results = [await caller.async_result() for caller in callers]
+    carrier_result = await carrier.async_result()
+    assert all(result.ok for result in results), [r.describe() for r in results]
+    assert carrier_result.ok, carrier_result.describe()
+    assert set(bye_times(carrier_result)) == {known_call, ghost_call}
+    # Nothing is recorded for a phone that is no cabin.
+    assert [c.pbx_call_id for c in all_calls(billing_sessions)] == [known_call]
+    final = one_call(billing_sessions, known_call)
+    assert (final.state, final.hangup_reason) == (CallState.CUT, "operator")
+    assert final.price == charge(sell_terms(final), talk_ms(final), "EUR").amount.amount > 0
     check_ledger(billing_sessions, shop.callshop_id)
 
 
