@@ -25,11 +25,11 @@ from cashdesk.invoices.vat import VatBreakdown, vat_breakdown
 
 if TYPE_CHECKING:
     from cashdesk.invoices.issuing import issue_invoice
+    from cashdesk.invoices.number_format import format_invoice_number
     from cashdesk.invoices.numbering import (
         InvoiceNumber,
         NumberingConflict,
         allocate_invoice_number,
-        format_invoice_number,
     )
     from cashdesk.invoices.pdf import render_invoice_pdf
     from cashdesk.invoices.records import invoice_data_for
@@ -39,7 +39,7 @@ _LAZY = {
     "InvoiceNumber": "cashdesk.invoices.numbering",
     "NumberingConflict": "cashdesk.invoices.numbering",
     "allocate_invoice_number": "cashdesk.invoices.numbering",
-    "format_invoice_number": "cashdesk.invoices.numbering",
+    "format_invoice_number": "cashdesk.invoices.number_format",
     "render_invoice_pdf": "cashdesk.invoices.pdf",
     "invoice_data_for": "cashdesk.invoices.records",
 }

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from cashdesk.clock import Clock
 from cashdesk.invoices.errors import InvoiceError, NoInvoiceSettings
+from cashdesk.invoices.number_format import format_invoice_number
 from cashdesk.store.models import Callshop, InvoiceSettings
 
 
@@ -46,13 +47,6 @@ class NumberingConflict(InvoiceError):
 class InvoiceNumber:
     sequence: int   # the gap-free counter
     text: str       # as printed
-
-
-def format_invoice_number(sequence: int, *, prefix: str, with_year: bool, padding: int,
-                          year: int) -> str:
-    """`INV-2026-000042` from prefix `INV-`, the year, and `sequence` padded to 6 digits."""
-    digits = f"{sequence:0{max(0, min(padding, 20))}d}"
-    return f"{prefix}{year}-{digits}" if with_year else f"{prefix}{digits}"
 
 
 def allocate_invoice_number(session: Session, callshop_id: int, clock: Clock) -> InvoiceNumber:
