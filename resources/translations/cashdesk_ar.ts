@@ -2,6 +2,13 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ar" sourcelanguage="en">
 <context>
+    <name>AutoReceipt</name>
+    <message>
+        <source>The receipt was not printed: it could not be fetched from the server (%1). The payment is recorded.</source>
+        <translation>لم تتم طباعة الإيصال: تعذّر جلبه من الخادم (%1). تم تسجيل الدفع.</translation>
+    </message>
+</context>
+<context>
     <name>CabinTile</name>
     <message>
         <source>Free</source>
@@ -346,6 +353,185 @@
     </message>
 </context>
 <context>
+    <name>InvoiceSettingsDialog</name>
+    <message>
+        <source>Invoice settings</source>
+        <translation>إعدادات الفواتير</translation>
+    </message>
+    <message>
+        <source>What the shop&apos;s invoices and receipts say about it. Invoices already issued keep what they were printed with.</source>
+        <translation>ما تذكره الفواتير والإيصالات عن المحل. تحتفظ الفواتير الصادرة سابقًا بما طُبعت به.</translation>
+    </message>
+    <message>
+        <source>The shop</source>
+        <translation>المحل</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>الفواتير</translation>
+    </message>
+    <message>
+        <source>&amp;Company name</source>
+        <translation>&amp;اسم الشركة</translation>
+    </message>
+    <message>
+        <source>&amp;Address</source>
+        <translation>ال&amp;عنوان</translation>
+    </message>
+    <message>
+        <source>&amp;Tax id</source>
+        <translation>ال&amp;رقم الضريبي</translation>
+    </message>
+    <message>
+        <source>&amp;VAT rate</source>
+        <translation>&amp;نسبة ضريبة القيمة المضافة</translation>
+    </message>
+    <message>
+        <source>Logo</source>
+        <translation>الشعار</translation>
+    </message>
+    <message>
+        <source>Number &amp;prefix</source>
+        <translation>&amp;بادئة الرقم</translation>
+    </message>
+    <message>
+        <source>&amp;Digits</source>
+        <translation>عدد ال&amp;خانات</translation>
+    </message>
+    <message>
+        <source>&amp;Next number</source>
+        <translation>الرقم ال&amp;تالي</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>ال&amp;لغة</translation>
+    </message>
+    <message>
+        <source>&amp;Footer</source>
+        <translation>ت&amp;ذييل</translation>
+    </message>
+    <message>
+        <source>As registered, e.g. Taxiphone de la Gare</source>
+        <translation>كما هو مسجّل، مثلًا: اتصالات المحطة</translation>
+    </message>
+    <message>
+        <source>Street, town — one line each</source>
+        <translation>الشارع، المدينة — كلٌّ في سطر</translation>
+    </message>
+    <message>
+        <source>e.g. FR40123456824</source>
+        <translation>مثلًا: FR40123456824</translation>
+    </message>
+    <message>
+        <source>Prices include VAT</source>
+        <translation>الأسعار شاملة للضريبة</translation>
+    </message>
+    <message>
+        <source>Ticked: the rates are what customers pay, VAT included. Unticked: VAT is added on top of them.</source>
+        <translation>عند التحديد: الأسعار هي ما يدفعه الزبائن شاملةً الضريبة. دون تحديد: تُضاف الضريبة إليها.</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>ت&amp;صفح…</translation>
+    </message>
+    <message>
+        <source>&amp;Remove</source>
+        <translation>إ&amp;زالة</translation>
+    </message>
+    <message>
+        <source>A PNG or JPEG picture of at most %1 KB, printed at the top of every invoice.</source>
+        <translation>صورة PNG أو JPEG بحجم %1 كيلوبايت على الأكثر، تُطبع أعلى كل فاتورة.</translation>
+    </message>
+    <message>
+        <source>e.g. INV-</source>
+        <translation>مثلًا: INV-</translation>
+    </message>
+    <message>
+        <source>Put the &amp;year in the number</source>
+        <translation>إضافة ال&amp;سنة إلى الرقم</translation>
+    </message>
+    <message>
+        <source>The number is padded with zeros to this many digits (0: no padding).</source>
+        <translation>يُكمَّل الرقم بأصفار حتى هذا العدد من الخانات (0: دون أصفار).</translation>
+    </message>
+    <message>
+        <source>It can change only until the first invoice is issued: numbers must have no gaps.</source>
+        <translation>لا يمكن تغييره إلا قبل إصدار أول فاتورة: يجب أن تكون الأرقام متتالية دون فجوات.</translation>
+    </message>
+    <message>
+        <source>e.g. Thank you for your visit</source>
+        <translation>مثلًا: شكرًا لزيارتكم</translation>
+    </message>
+    <message>
+        <source>The language invoices and receipts are printed in</source>
+        <translation>اللغة التي تُطبع بها الفواتير والإيصالات</translation>
+    </message>
+    <message>
+        <source>Cancel (Esc)</source>
+        <translation>إلغاء (Esc)</translation>
+    </message>
+    <message>
+        <source>Try again</source>
+        <translation>إعادة المحاولة</translation>
+    </message>
+    <message>
+        <source>Save (Enter)</source>
+        <translation>حفظ (Enter)</translation>
+    </message>
+    <message>
+        <source>The invoice settings could not be loaded: %1</source>
+        <translation>تعذّر تحميل إعدادات الفواتير: %1</translation>
+    </message>
+    <message>
+        <source>Next invoice: %1</source>
+        <translation>الفاتورة التالية: %1</translation>
+    </message>
+    <message>
+        <source>Choose the logo</source>
+        <translation>اختيار الشعار</translation>
+    </message>
+    <message>
+        <source>Images (*.png *.jpg *.jpeg)</source>
+        <translation>صور (*.png *.jpg *.jpeg)</translation>
+    </message>
+    <message>
+        <source>This picture is %1 KB; a logo can be at most %2 KB. Save it smaller (about 600 pixels wide is plenty) and choose it again.</source>
+        <translation>حجم هذه الصورة %1 كيلوبايت، والحد الأقصى للشعار %2 كيلوبايت. احفظها بحجم أصغر (عرض 600 بكسل تقريبًا يكفي) ثم اخترها من جديد.</translation>
+    </message>
+    <message>
+        <source>This file is not a PNG or JPEG picture. Choose a logo saved as PNG or JPEG.</source>
+        <translation>هذا الملف ليس صورة PNG أو JPEG. اختر شعارًا محفوظًا بصيغة PNG أو JPEG.</translation>
+    </message>
+    <message>
+        <source>The file could not be read: %1</source>
+        <translation>تعذّرت قراءة الملف: %1</translation>
+    </message>
+    <message>
+        <source>No logo</source>
+        <translation>لا يوجد شعار</translation>
+    </message>
+    <message>
+        <source>A logo the desk cannot show</source>
+        <translation>شعار لا يستطيع الصندوق عرضه</translation>
+    </message>
+    <message>
+        <source>Enter the VAT rate in percent, e.g. %1 (0 when the shop charges no VAT).</source>
+        <translation>أدخل نسبة الضريبة بالمئة، مثلًا %1 (0 إذا كان المحل لا يفرض ضريبة).</translation>
+    </message>
+    <message>
+        <source>The settings were not saved: %1</source>
+        <translation>لم يتم حفظ الإعدادات: %1</translation>
+    </message>
+    <message>
+        <source>Loading the invoice settings…</source>
+        <translation>جارٍ تحميل إعدادات الفواتير…</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>جارٍ الحفظ…</translation>
+    </message>
+</context>
+<context>
     <name>InvoiceViewer</name>
     <message>
         <source>Invoice pages</source>
@@ -570,6 +756,18 @@
         <translation>&amp;مناوبة</translation>
     </message>
     <message>
+        <source>Se&amp;ttings</source>
+        <translation>&amp;إعدادات</translation>
+    </message>
+    <message>
+        <source>&amp;Invoice settings…</source>
+        <translation>إعدادات ال&amp;فواتير…</translation>
+    </message>
+    <message>
+        <source>&amp;Receipt printer…</source>
+        <translation>&amp;طابعة الإيصالات…</translation>
+    </message>
+    <message>
         <source>Pay the selected cabin</source>
         <translation>تحصيل دفع الكابينة المحددة</translation>
     </message>
@@ -705,6 +903,14 @@
     <message>
         <source>Invoice of payment %1</source>
         <translation>فاتورة الدفعة %1</translation>
+    </message>
+    <message>
+        <source>Invoice settings saved.</source>
+        <translation>تم حفظ إعدادات الفواتير.</translation>
+    </message>
+    <message>
+        <source>Receipt printer settings saved.</source>
+        <translation>تم حفظ إعدادات طابعة الإيصالات.</translation>
     </message>
     <message>
         <source>Something failed: %1</source>
@@ -846,6 +1052,17 @@
     </message>
 </context>
 <context>
+    <name>ReceiptBanner</name>
+    <message>
+        <source>OK</source>
+        <translation>حسنًا</translation>
+    </message>
+    <message>
+        <source>Hide this message</source>
+        <translation>إخفاء هذه الرسالة</translation>
+    </message>
+</context>
+<context>
     <name>ReceiptPrinter</name>
     <message>
         <source>Test call</source>
@@ -874,6 +1091,21 @@
     <message>
         <source>The receipt was not printed: %1. The payment is recorded.</source>
         <translation>لم تتم طباعة الإيصال: %1. تم تسجيل الدفع.</translation>
+    </message>
+</context>
+<context>
+    <name>ReceiptPrinterDialog</name>
+    <message>
+        <source>Receipt printer</source>
+        <translation>طابعة الإيصالات</translation>
+    </message>
+    <message>
+        <source>The thermal printer of this till. These settings are kept on this computer.</source>
+        <translation>الطابعة الحرارية لهذا الصندوق. تُحفظ هذه الإعدادات على هذا الحاسوب.</translation>
+    </message>
+    <message>
+        <source>Close without saving (Esc)</source>
+        <translation>إغلاق دون حفظ (Esc)</translation>
     </message>
 </context>
 <context>

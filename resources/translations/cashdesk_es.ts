@@ -2,6 +2,13 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
+    <name>AutoReceipt</name>
+    <message>
+        <source>The receipt was not printed: it could not be fetched from the server (%1). The payment is recorded.</source>
+        <translation>No se imprimió el recibo: no se pudo obtener del servidor (%1). El pago está registrado.</translation>
+    </message>
+</context>
+<context>
     <name>CabinTile</name>
     <message>
         <source>Free</source>
@@ -326,6 +333,185 @@
     </message>
 </context>
 <context>
+    <name>InvoiceSettingsDialog</name>
+    <message>
+        <source>Invoice settings</source>
+        <translation>Ajustes de facturas</translation>
+    </message>
+    <message>
+        <source>What the shop&apos;s invoices and receipts say about it. Invoices already issued keep what they were printed with.</source>
+        <translation>Lo que las facturas y los recibos dicen del locutorio. Las facturas ya emitidas conservan los datos con los que se imprimieron.</translation>
+    </message>
+    <message>
+        <source>The shop</source>
+        <translation>El locutorio</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>Facturas</translation>
+    </message>
+    <message>
+        <source>&amp;Company name</source>
+        <translation>&amp;Razón social</translation>
+    </message>
+    <message>
+        <source>&amp;Address</source>
+        <translation>&amp;Dirección</translation>
+    </message>
+    <message>
+        <source>&amp;Tax id</source>
+        <translation>Identificación &amp;fiscal</translation>
+    </message>
+    <message>
+        <source>&amp;VAT rate</source>
+        <translation>Tipo de &amp;IVA</translation>
+    </message>
+    <message>
+        <source>Logo</source>
+        <translation>Logotipo</translation>
+    </message>
+    <message>
+        <source>Number &amp;prefix</source>
+        <translation>&amp;Prefijo del número</translation>
+    </message>
+    <message>
+        <source>&amp;Digits</source>
+        <translation>&amp;Cifras</translation>
+    </message>
+    <message>
+        <source>&amp;Next number</source>
+        <translation>Número &amp;siguiente</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>Idi&amp;oma</translation>
+    </message>
+    <message>
+        <source>&amp;Footer</source>
+        <translation>Pie de pá&amp;gina</translation>
+    </message>
+    <message>
+        <source>As registered, e.g. Taxiphone de la Gare</source>
+        <translation>Tal como está registrada, p. ej. Locutorio Lavapiés</translation>
+    </message>
+    <message>
+        <source>Street, town — one line each</source>
+        <translation>Calle, ciudad — una línea cada una</translation>
+    </message>
+    <message>
+        <source>e.g. FR40123456824</source>
+        <translation>p. ej. ESB12345678</translation>
+    </message>
+    <message>
+        <source>Prices include VAT</source>
+        <translation>Precios con IVA incluido</translation>
+    </message>
+    <message>
+        <source>Ticked: the rates are what customers pay, VAT included. Unticked: VAT is added on top of them.</source>
+        <translation>Marcada: las tarifas son lo que pagan los clientes, con el IVA incluido. Sin marcar: el IVA se suma a ellas.</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>&amp;Elegir…</translation>
+    </message>
+    <message>
+        <source>&amp;Remove</source>
+        <translation>&amp;Quitar</translation>
+    </message>
+    <message>
+        <source>A PNG or JPEG picture of at most %1 KB, printed at the top of every invoice.</source>
+        <translation>Una imagen PNG o JPEG de %1 KB como máximo, impresa en la parte superior de cada factura.</translation>
+    </message>
+    <message>
+        <source>e.g. INV-</source>
+        <translation>p. ej. FAC-</translation>
+    </message>
+    <message>
+        <source>Put the &amp;year in the number</source>
+        <translation>Incluir el &amp;año en el número</translation>
+    </message>
+    <message>
+        <source>The number is padded with zeros to this many digits (0: no padding).</source>
+        <translation>El número se completa con ceros hasta esta cantidad de cifras (0: sin ceros).</translation>
+    </message>
+    <message>
+        <source>It can change only until the first invoice is issued: numbers must have no gaps.</source>
+        <translation>Solo puede cambiar antes de emitir la primera factura: la numeración no puede tener saltos.</translation>
+    </message>
+    <message>
+        <source>e.g. Thank you for your visit</source>
+        <translation>p. ej. Gracias por su visita</translation>
+    </message>
+    <message>
+        <source>The language invoices and receipts are printed in</source>
+        <translation>El idioma en que se imprimen las facturas y los recibos</translation>
+    </message>
+    <message>
+        <source>Cancel (Esc)</source>
+        <translation>Cancelar (Esc)</translation>
+    </message>
+    <message>
+        <source>Try again</source>
+        <translation>Reintentar</translation>
+    </message>
+    <message>
+        <source>Save (Enter)</source>
+        <translation>Guardar (Intro)</translation>
+    </message>
+    <message>
+        <source>The invoice settings could not be loaded: %1</source>
+        <translation>No se pudieron cargar los ajustes de facturas: %1</translation>
+    </message>
+    <message>
+        <source>Next invoice: %1</source>
+        <translation>Próxima factura: %1</translation>
+    </message>
+    <message>
+        <source>Choose the logo</source>
+        <translation>Elegir el logotipo</translation>
+    </message>
+    <message>
+        <source>Images (*.png *.jpg *.jpeg)</source>
+        <translation>Imágenes (*.png *.jpg *.jpeg)</translation>
+    </message>
+    <message>
+        <source>This picture is %1 KB; a logo can be at most %2 KB. Save it smaller (about 600 pixels wide is plenty) and choose it again.</source>
+        <translation>Esta imagen ocupa %1 KB; un logotipo puede ocupar como máximo %2 KB. Guárdela más pequeña (basta con unos 600 píxeles de ancho) y vuelva a elegirla.</translation>
+    </message>
+    <message>
+        <source>This file is not a PNG or JPEG picture. Choose a logo saved as PNG or JPEG.</source>
+        <translation>Este archivo no es una imagen PNG ni JPEG. Elija un logotipo guardado como PNG o JPEG.</translation>
+    </message>
+    <message>
+        <source>The file could not be read: %1</source>
+        <translation>No se pudo leer el archivo: %1</translation>
+    </message>
+    <message>
+        <source>No logo</source>
+        <translation>Sin logotipo</translation>
+    </message>
+    <message>
+        <source>A logo the desk cannot show</source>
+        <translation>Un logotipo que la caja no puede mostrar</translation>
+    </message>
+    <message>
+        <source>Enter the VAT rate in percent, e.g. %1 (0 when the shop charges no VAT).</source>
+        <translation>Escriba el tipo de IVA en porcentaje, p. ej. %1 (0 si el locutorio no cobra IVA).</translation>
+    </message>
+    <message>
+        <source>The settings were not saved: %1</source>
+        <translation>No se guardaron los ajustes: %1</translation>
+    </message>
+    <message>
+        <source>Loading the invoice settings…</source>
+        <translation>Cargando los ajustes de facturas…</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Guardando…</translation>
+    </message>
+</context>
+<context>
     <name>InvoiceViewer</name>
     <message>
         <source>Invoice pages</source>
@@ -542,6 +728,18 @@
         <translation>&amp;Turno</translation>
     </message>
     <message>
+        <source>Se&amp;ttings</source>
+        <translation>&amp;Ajustes</translation>
+    </message>
+    <message>
+        <source>&amp;Invoice settings…</source>
+        <translation>Ajustes de &amp;facturas…</translation>
+    </message>
+    <message>
+        <source>&amp;Receipt printer…</source>
+        <translation>Impresora de &amp;recibos…</translation>
+    </message>
+    <message>
         <source>Pay the selected cabin</source>
         <translation>Cobrar la cabina seleccionada</translation>
     </message>
@@ -665,6 +863,14 @@
     <message>
         <source>Invoice of payment %1</source>
         <translation>Factura del pago %1</translation>
+    </message>
+    <message>
+        <source>Invoice settings saved.</source>
+        <translation>Ajustes de facturas guardados.</translation>
+    </message>
+    <message>
+        <source>Receipt printer settings saved.</source>
+        <translation>Ajustes de la impresora de recibos guardados.</translation>
     </message>
     <message>
         <source>Something failed: %1</source>
@@ -798,6 +1004,17 @@
     </message>
 </context>
 <context>
+    <name>ReceiptBanner</name>
+    <message>
+        <source>OK</source>
+        <translation>Aceptar</translation>
+    </message>
+    <message>
+        <source>Hide this message</source>
+        <translation>Ocultar este mensaje</translation>
+    </message>
+</context>
+<context>
     <name>ReceiptPrinter</name>
     <message>
         <source>Test call</source>
@@ -826,6 +1043,21 @@
     <message>
         <source>The receipt was not printed: %1. The payment is recorded.</source>
         <translation>No se imprimió el recibo: %1. El pago quedó registrado.</translation>
+    </message>
+</context>
+<context>
+    <name>ReceiptPrinterDialog</name>
+    <message>
+        <source>Receipt printer</source>
+        <translation>Impresora de recibos</translation>
+    </message>
+    <message>
+        <source>The thermal printer of this till. These settings are kept on this computer.</source>
+        <translation>La impresora térmica de esta caja. Estos ajustes se guardan en este ordenador.</translation>
+    </message>
+    <message>
+        <source>Close without saving (Esc)</source>
+        <translation>Cerrar sin guardar (Esc)</translation>
     </message>
 </context>
 <context>

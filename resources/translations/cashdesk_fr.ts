@@ -2,6 +2,13 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="fr" sourcelanguage="en">
 <context>
+    <name>AutoReceipt</name>
+    <message>
+        <source>The receipt was not printed: it could not be fetched from the server (%1). The payment is recorded.</source>
+        <translation>Le ticket n&apos;a pas été imprimé&#xa0;: il n&apos;a pas pu être obtenu du serveur (%1). Le paiement est enregistré.</translation>
+    </message>
+</context>
+<context>
     <name>CabinTile</name>
     <message>
         <source>Free</source>
@@ -326,6 +333,185 @@
     </message>
 </context>
 <context>
+    <name>InvoiceSettingsDialog</name>
+    <message>
+        <source>Invoice settings</source>
+        <translation>Réglages des factures</translation>
+    </message>
+    <message>
+        <source>What the shop&apos;s invoices and receipts say about it. Invoices already issued keep what they were printed with.</source>
+        <translation>Ce que les factures et les tickets disent de la boutique. Les factures déjà émises gardent ce avec quoi elles ont été imprimées.</translation>
+    </message>
+    <message>
+        <source>The shop</source>
+        <translation>La boutique</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>Factures</translation>
+    </message>
+    <message>
+        <source>&amp;Company name</source>
+        <translation>&amp;Raison sociale</translation>
+    </message>
+    <message>
+        <source>&amp;Address</source>
+        <translation>&amp;Adresse</translation>
+    </message>
+    <message>
+        <source>&amp;Tax id</source>
+        <translation>&amp;Identifiant fiscal</translation>
+    </message>
+    <message>
+        <source>&amp;VAT rate</source>
+        <translation>Taux de T&amp;VA</translation>
+    </message>
+    <message>
+        <source>Logo</source>
+        <translation>Logo</translation>
+    </message>
+    <message>
+        <source>Number &amp;prefix</source>
+        <translation>&amp;Préfixe du numéro</translation>
+    </message>
+    <message>
+        <source>&amp;Digits</source>
+        <translation>&amp;Chiffres</translation>
+    </message>
+    <message>
+        <source>&amp;Next number</source>
+        <translation>Numéro &amp;suivant</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Langue</translation>
+    </message>
+    <message>
+        <source>&amp;Footer</source>
+        <translation>Pied de pa&amp;ge</translation>
+    </message>
+    <message>
+        <source>As registered, e.g. Taxiphone de la Gare</source>
+        <translation>Telle qu&apos;enregistrée, par ex. Taxiphone de la Gare</translation>
+    </message>
+    <message>
+        <source>Street, town — one line each</source>
+        <translation>Rue, ville — une ligne chacune</translation>
+    </message>
+    <message>
+        <source>e.g. FR40123456824</source>
+        <translation>par ex. FR40123456824</translation>
+    </message>
+    <message>
+        <source>Prices include VAT</source>
+        <translation>Prix TTC (TVA comprise)</translation>
+    </message>
+    <message>
+        <source>Ticked: the rates are what customers pay, VAT included. Unticked: VAT is added on top of them.</source>
+        <translation>Cochée&#xa0;: les tarifs sont ce que paient les clients, TVA comprise. Décochée&#xa0;: la TVA s&apos;y ajoute.</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>C&amp;hoisir…</translation>
+    </message>
+    <message>
+        <source>&amp;Remove</source>
+        <translation>Re&amp;tirer</translation>
+    </message>
+    <message>
+        <source>A PNG or JPEG picture of at most %1 KB, printed at the top of every invoice.</source>
+        <translation>Une image PNG ou JPEG de %1&#xa0;Ko au plus, imprimée en haut de chaque facture.</translation>
+    </message>
+    <message>
+        <source>e.g. INV-</source>
+        <translation>par ex. FAC-</translation>
+    </message>
+    <message>
+        <source>Put the &amp;year in the number</source>
+        <translation>Mettre l&apos;a&amp;nnée dans le numéro</translation>
+    </message>
+    <message>
+        <source>The number is padded with zeros to this many digits (0: no padding).</source>
+        <translation>Le numéro est complété par des zéros jusqu&apos;à ce nombre de chiffres (0&#xa0;: sans zéros).</translation>
+    </message>
+    <message>
+        <source>It can change only until the first invoice is issued: numbers must have no gaps.</source>
+        <translation>Il ne peut changer qu&apos;avant la première facture&#xa0;: la numérotation doit être sans trou.</translation>
+    </message>
+    <message>
+        <source>e.g. Thank you for your visit</source>
+        <translation>par ex. Merci de votre visite</translation>
+    </message>
+    <message>
+        <source>The language invoices and receipts are printed in</source>
+        <translation>La langue dans laquelle factures et tickets sont imprimés</translation>
+    </message>
+    <message>
+        <source>Cancel (Esc)</source>
+        <translation>Annuler (Échap)</translation>
+    </message>
+    <message>
+        <source>Try again</source>
+        <translation>Réessayer</translation>
+    </message>
+    <message>
+        <source>Save (Enter)</source>
+        <translation>Enregistrer (Entrée)</translation>
+    </message>
+    <message>
+        <source>The invoice settings could not be loaded: %1</source>
+        <translation>Les réglages des factures n&apos;ont pas pu être chargés&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Next invoice: %1</source>
+        <translation>Prochaine facture&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Choose the logo</source>
+        <translation>Choisir le logo</translation>
+    </message>
+    <message>
+        <source>Images (*.png *.jpg *.jpeg)</source>
+        <translation>Images (*.png *.jpg *.jpeg)</translation>
+    </message>
+    <message>
+        <source>This picture is %1 KB; a logo can be at most %2 KB. Save it smaller (about 600 pixels wide is plenty) and choose it again.</source>
+        <translation>Cette image fait %1&#xa0;Ko&#xa0;; un logo fait au plus %2&#xa0;Ko. Enregistrez-la plus petite (600&#xa0;pixels de large suffisent) et choisissez-la à nouveau.</translation>
+    </message>
+    <message>
+        <source>This file is not a PNG or JPEG picture. Choose a logo saved as PNG or JPEG.</source>
+        <translation>Ce fichier n&apos;est pas une image PNG ou JPEG. Choisissez un logo enregistré en PNG ou en JPEG.</translation>
+    </message>
+    <message>
+        <source>The file could not be read: %1</source>
+        <translation>Le fichier n&apos;a pas pu être lu&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>No logo</source>
+        <translation>Pas de logo</translation>
+    </message>
+    <message>
+        <source>A logo the desk cannot show</source>
+        <translation>Un logo que la caisse ne peut pas afficher</translation>
+    </message>
+    <message>
+        <source>Enter the VAT rate in percent, e.g. %1 (0 when the shop charges no VAT).</source>
+        <translation>Saisissez le taux de TVA en pourcentage, par ex. %1 (0 si la boutique ne facture pas de TVA).</translation>
+    </message>
+    <message>
+        <source>The settings were not saved: %1</source>
+        <translation>Les réglages n&apos;ont pas été enregistrés&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Loading the invoice settings…</source>
+        <translation>Chargement des réglages des factures…</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Enregistrement…</translation>
+    </message>
+</context>
+<context>
     <name>InvoiceViewer</name>
     <message>
         <source>Invoice pages</source>
@@ -542,6 +728,18 @@
         <translation>&amp;Service</translation>
     </message>
     <message>
+        <source>Se&amp;ttings</source>
+        <translation>&amp;Réglages</translation>
+    </message>
+    <message>
+        <source>&amp;Invoice settings…</source>
+        <translation>Réglages des &amp;factures…</translation>
+    </message>
+    <message>
+        <source>&amp;Receipt printer…</source>
+        <translation>Imprimante de &amp;tickets…</translation>
+    </message>
+    <message>
         <source>Pay the selected cabin</source>
         <translation>Encaisser la cabine sélectionnée</translation>
     </message>
@@ -665,6 +863,14 @@
     <message>
         <source>Invoice of payment %1</source>
         <translation>Facture du paiement %1</translation>
+    </message>
+    <message>
+        <source>Invoice settings saved.</source>
+        <translation>Réglages des factures enregistrés.</translation>
+    </message>
+    <message>
+        <source>Receipt printer settings saved.</source>
+        <translation>Réglages de l&apos;imprimante de tickets enregistrés.</translation>
     </message>
     <message>
         <source>Something failed: %1</source>
@@ -798,6 +1004,17 @@
     </message>
 </context>
 <context>
+    <name>ReceiptBanner</name>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>Hide this message</source>
+        <translation>Masquer ce message</translation>
+    </message>
+</context>
+<context>
     <name>ReceiptPrinter</name>
     <message>
         <source>Test call</source>
@@ -826,6 +1043,21 @@
     <message>
         <source>The receipt was not printed: %1. The payment is recorded.</source>
         <translation>Le ticket n&apos;a pas été imprimé&#xa0;: %1. Le paiement est enregistré.</translation>
+    </message>
+</context>
+<context>
+    <name>ReceiptPrinterDialog</name>
+    <message>
+        <source>Receipt printer</source>
+        <translation>Imprimante de tickets</translation>
+    </message>
+    <message>
+        <source>The thermal printer of this till. These settings are kept on this computer.</source>
+        <translation>L&apos;imprimante thermique de cette caisse. Ces réglages sont gardés sur cet ordinateur.</translation>
+    </message>
+    <message>
+        <source>Close without saving (Esc)</source>
+        <translation>Fermer sans enregistrer (Échap)</translation>
     </message>
 </context>
 <context>

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cashdesk.auth.roles import Permission, allowed
 from server_client.client import ServerClient
 from server_client.events import ConnectionStatus
 from server_client.live import Diff, LiveView
@@ -33,9 +34,12 @@ from ui.i18n import Formatter, Languages, fill
 from ui.invoices import InvoiceMiniature
 from ui.invoices.viewer import open_invoice
 from ui.live_bridge import LiveBridge
+from ui.receipts.after_pay import AutoReceipt, ReceiptBanner
 from ui.screens.cabin_grid import CabinGrid
 from ui.screens.history_dialog import HistoryDialog
+from ui.screens.invoice_settings import InvoiceSettingsDialog
 from ui.screens.pay_dialog import PayDialog
+from ui.screens.receipt_printer_dialog import ReceiptPrinterDialog
 from ui.workers import Operations
 
 Clock = Callable[[], datetime]
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         self.connection_reason = ""
         self.pay_dialog: PayDialog | None = None
         self.history_dialog: HistoryDialog | None = None
+        self.settings_dialog: InvoiceSettingsDialog | ReceiptPrinterDialog | None = None
         self.logging_off = False
         self._digits = ""
         self.setWindowIcon(theme.app_icon())
@@ -142,6 +147,13 @@ class MainWindow(QMainWindow):
         self.offline_banner.setWordWrap(True)
         self.offline_banner.hide()
         column.addWidget(self.offline_banner)
+        # A receipt after each Pay when the receipt printer settings say so; one that
+        # does not print is said in a banner (the payment is recorded all the same).
+        self.auto_receipt = AutoReceipt(client, operations, self)
+        self.receipt_banner = ReceiptBanner(central)
+        column.addWidget(self.receipt_banner)
+        self.auto_receipt.sig_failed.connect(self.receipt_banner.show_message)
+        self.auto_receipt.sig_printed.connect(lambda _: self.receipt_banner.hide())
 
         self.grid = CabinGrid(self.formatter, self.clock, central)
         self.grid.sig_pay.connect(self.open_pay)
@@ -188,6 +200,8 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         self.cabin_menu = menu.addMenu("")
         self.shift_menu = menu.addMenu("")
+        self.settings_menu = menu.addMenu("")
+        self.settings_menu.menuAction().setVisible(False)   # admins only (start_session)
         self.pay_action = QAction(self)
         self.pay_action.setShortcuts([QKeySequence(Qt.Key.Key_Return),
                                       QKeySequence(Qt.Key.Key_Enter)])
@@ -205,11 +219,20 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.cabin_menu.addAction(action)
         self.shift_menu.addAction(self.logoff_action)
+        self.invoice_settings_action = QAction(self)
+        self.invoice_settings_action.triggered.connect(self.open_invoice_settings)
+        self.printer_settings_action = QAction(self)
+        self.printer_settings_action.triggered.connect(self.open_receipt_printer)
+        self.settings_menu.addAction(self.invoice_settings_action)
+        self.settings_menu.addAction(self.printer_settings_action)
 
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("Cash desk"))
         self.cabin_menu.setTitle(self.tr("&Cabin"))
         self.shift_menu.setTitle(self.tr("&Shift"))
+        self.settings_menu.setTitle(self.tr("Se&ttings"))
+        self.invoice_settings_action.setText(self.tr("&Invoice settings…"))
+        self.printer_settings_action.setText(self.tr("&Receipt printer…"))
         self.pay_action.setText(self.tr("Pay the selected cabin"))
         self.invoice_action.setText(self.tr("Invoice for the selected cabin"))
         self.history_action.setText(self.tr("History of the selected cabin"))
@@ -279,6 +302,9 @@ class MainWindow(QMainWindow):
         """After a login: show who is at the till and follow the shop live."""
         self.login = login
         self.logging_off = False
+        # A courtesy: the server refuses the settings to anyone else anyway.
+        self.settings_menu.menuAction().setVisible(
+            allowed(login.user.role, Permission.MANAGE_INVOICE_SETTINGS))
         self._update_header()
         if connect:
             self.bridge.start(self.client)
@@ -301,9 +327,10 @@ class MainWindow(QMainWindow):
     def _logged_off(self, message: str) -> None:
         self.login = None
         self.logging_off = False
-        for dialog in (self.pay_dialog, self.history_dialog):
+        for dialog in (self.pay_dialog, self.history_dialog, self.settings_dialog):
             if dialog is not None:
                 dialog.close()
+        self.settings_menu.menuAction().setVisible(False)
         self._update_header()
         self.sig_logged_off.emit(message)
 
@@ -465,6 +492,7 @@ class MainWindow(QMainWindow):
             self.invoice_card.show_invoice_from(
                 lambda: self.client.invoice_pdf(transaction_id),
                 fill(self.tr("Invoice %1"), result.invoice.number))
+        self.auto_receipt.after_payment(result)
         self.sig_paid.emit(result)
 
     def open_history(self, cabin_id: int) -> HistoryDialog | None:
@@ -487,6 +515,40 @@ class MainWindow(QMainWindow):
         """Reopen an earlier invoice full screen (downloaded off the GUI thread)."""
         open_invoice(lambda: self.client.invoice_pdf(transaction_id),
                      fill(self.tr("Invoice of payment %1"), str(transaction_id)), parent=self)
+
+    # --- settings (admins) ----------------------------------------------------------------
+    def open_invoice_settings(self) -> InvoiceSettingsDialog | None:
+        """The shop's invoice settings, loaded from the server (in a worker)."""
+        if self.login is None or self.settings_dialog is not None:
+            return None
+        dialog = InvoiceSettingsDialog(self.client, self.operations, formatter=self.formatter,
+                                       clock=self.clock, parent=self)
+        dialog.sig_saved.connect(lambda _: self.show_toast(self.tr("Invoice settings saved.")))
+        self._open_settings(dialog)
+        dialog.load()
+        return dialog
+
+    def open_receipt_printer(self) -> ReceiptPrinterDialog | None:
+        """This till's receipt printer; saving it changes what happens after Pay."""
+        if self.login is None or self.settings_dialog is not None:
+            return None
+        dialog = ReceiptPrinterDialog(self)
+        dialog.sig_saved.connect(self.auto_receipt.reload)
+        dialog.sig_saved.connect(
+            lambda _: self.show_toast(self.tr("Receipt printer settings saved.")))
+        self._open_settings(dialog)
+        return dialog
+
+    def _open_settings(self, dialog: InvoiceSettingsDialog | ReceiptPrinterDialog) -> None:
+        self.settings_dialog = dialog
+        dialog.finished.connect(lambda _: self._settings_closed(dialog))
+        dialog.open()
+
+    def _settings_closed(self, dialog: InvoiceSettingsDialog | ReceiptPrinterDialog) -> None:
+        if self.settings_dialog is dialog:
+            self.settings_dialog = None
+        dialog.deleteLater()
+        self.grid.setFocus()
 
     # --- messages -------------------------------------------------------------------------
     def show_toast(self, text: str, msecs: int = 5000) -> None:
