@@ -93,11 +93,20 @@ class _Delivery(QObject):
     def __init__(self, owner: Operations, operation: Operation,
                  on_done: Callable[[Any], None] | None,
                  on_failed: Callable[[BaseException], None] | None) -> None:
+        # The owner is the Qt parent and is reached through parent(), never held: a
+        # Python reference here could make this child the last owner of its parent,
+        # and deleting the child (deleteLater) would then delete the parent from
+        # inside its own child's destruction — a crash.
         super().__init__(owner)
-        self.owner = owner
         self.operation = operation
         self.on_done = on_done
         self.on_failed = on_failed
+
+    @property
+    def owner(self) -> Operations:
+        parent = self.parent()
+        assert isinstance(parent, Operations)
+        return parent
 
     @Slot(object)
     def done(self, result: Any) -> None:
