@@ -532,7 +532,7 @@ class LiveState:
         if old is not None and old.session is not None and (
                 cabin.session is None or cabin.session.id != old.session.id):
             self._closed[cabin.id] = max(self._closed.get(cabin.id, 0), old.session.id)
-        self._cabins[cabin.id] = cabin
+        self._cabins[cabin.id] = _unchanged_kept(old, cabin) if old is not None else cabin
         return Diff(cabins=frozenset({cabin.id}))
 
     def _put_call(self, call: LiveCall) -> Diff:
@@ -565,6 +565,28 @@ class LiveState:
             cabin, session=session, pending=_ordered(pending),
             state=_state_of(cabin.enabled, session, bool(pending)))
         return Diff(cabins=frozenset({cabin.id}))
+
+
+def _unchanged_kept(old: LiveCabin, new: LiveCabin) -> LiveCabin:
+    """`new` with the calls that did not change kept as the objects `old` had.
+
+    A cabin event repeats the whole session; keeping the equal calls' objects lets the
+    screen tell what changed by identity (a busy session holds dozens of finished
+    calls, and a tile is redrawn on the GUI thread) — this runs on the stream's."""
+    known = {call.id: call for call in old.calls}
+    if not known:
+        return new
+
+    def kept(call: LiveCall) -> LiveCall:
+        same = known.get(call.id)
+        return same if same is not None and same == call else call
+
+    session = new.session
+    if session is not None:
+        calls = tuple(kept(call) for call in session.calls)
+        session = old.session if old.session == replace(session, calls=calls) \
+            else replace(session, calls=calls)
+    return replace(new, session=session, pending=tuple(kept(call) for call in new.pending))
 
 
 def _state_of(enabled: bool, session: LiveSession | None, pending: bool) -> CabinState:

@@ -128,6 +128,30 @@ def test_an_event_applied_twice_changes_nothing_more():
     assert [c.price for c in cabin.calls] == [eur("0.50"), eur("0.11")]
 
 
+def test_a_cabin_event_keeps_the_objects_of_the_calls_that_did_not_change():
+    """The screen tells what changed by identity: a cabin event repeats the whole
+    session, and only the calls that changed are new objects."""
+    state = loaded(seq=5)
+    before = state.view().cabin(1)
+    assert before is not None and before.session is not None
+    finished, running = before.session.calls
+    hung_up = p.session(10, [ended(99, "0.5000", 30, started_at=p.later(-120),
+                                   answered_at=p.later(-110)),
+                             ended(100, "0.1100", 30)], total="0.6100")
+    state.apply(ev("cabin", 6, p.cabin(1, state="awaiting_payment", session_=hung_up)))
+    after = state.view().cabin(1)
+    assert after is not None and after.session is not None
+    kept, ended_now = after.session.calls
+    assert kept is finished
+    assert ended_now is not running and ended_now.state is CallState.ENDED
+    assert after.session.total == eur("0.61")
+    # the same cabin again: everything kept, the session too
+    state.apply(ev("cabin", 7, p.cabin(1, state="awaiting_payment", session_=hung_up)))
+    again = state.view().cabin(1)
+    assert again is not None and again.session is after.session
+    assert again == after
+
+
 def test_a_gap_marks_the_state_stale_and_keeps_what_was_known():
     state = loaded(seq=5)
     with pytest.raises(SyncLost, match=r"events 6\.\.6 were missed") as lost:
