@@ -11,9 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QEvent, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QKeyEvent, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -47,26 +57,55 @@ F_KEYS = {getattr(Qt.Key, f"Key_F{n}"): n for n in range(1, 13)}
 
 
 class Watermark(QWidget):
-    """A large diagonal TRAINING over the grid, so nobody mistakes it for the shop."""
+    """A large diagonal TRAINING over the grid, so nobody mistakes it for the shop.
+
+    It lies over the tiles, so every tile repainted repaints the part of it above: it
+    is painted once into a picture (per size and text), and that part copied."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.text = ""
+        self._picture: QPixmap | None = None
+        self._inked = QRect()       # where the picture is not transparent
+        self._key: tuple[object, ...] = ()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         if not self.text:
             return
+        ratio = self.devicePixelRatioF()
+        key = (self.text, self.size(), ratio, QApplication.font().key())
+        if self._picture is None or key != self._key:
+            self._picture, self._key = self._paint_picture(ratio), key
         p = QPainter(self)
+        # Each repainted tile's rectangle, not their bounding box (most of the grid).
+        areas: list[QRect] = list(event.region())  # type: ignore[call-overload]
+        for area in areas:
+            area = area.intersected(self._inked)
+            if not area.isEmpty():
+                p.drawPixmap(QRectF(area), self._picture,
+                             QRectF(area.x() * ratio, area.y() * ratio, area.width() * ratio,
+                                    area.height() * ratio))
+        p.end()
+
+    def _paint_picture(self, ratio: float) -> QPixmap:
+        picture = QPixmap(max(1, round(self.width() * ratio)),
+                          max(1, round(self.height() * ratio)))
+        picture.setDevicePixelRatio(ratio)
+        picture.fill(Qt.GlobalColor.transparent)
+        p = QPainter(picture)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         font = QFont(theme.font(72, bold=True))
         p.setFont(font)
         p.setPen(QColor(123, 31, 162, 28))
         p.translate(self.width() / 2, self.height() / 2)
         p.rotate(-24)
-        p.drawText(QRect(-self.width(), -80, 2 * self.width(), 160),
-                   Qt.AlignmentFlag.AlignCenter, self.text)
+        box = QRect(-self.width(), -80, 2 * self.width(), 160)
+        drawn = p.boundingRect(box, Qt.AlignmentFlag.AlignCenter, self.text)
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, self.text)
+        self._inked = p.transform().mapRect(drawn).adjusted(-2, -2, 2, 2)
         p.end()
+        return picture
 
 
 class MainWindow(QMainWindow):
