@@ -3,7 +3,10 @@ writer thread, the prepaid guard's timer in between.
 
 - Bridges call `on_event` (queued, in arrival order, to the writer thread) and await
   `async_authorise` (run on the writer thread too, so an authorisation and the events
-  of other calls never race for the same credit).
+  of other calls never race for the same credit). The writer takes queued event
+  batches and the timer's cuts before anything else waiting (authorisations, top-ups,
+  reads): they are what the desks and the PBX wait for, and an authorisation costs
+  several milliseconds. Each operation still runs alone, in one transaction.
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -92,6 +96,11 @@ class CallService:
         # What the writer announces during one trip, handed to the loop at its end in
         # one go (see `_trip`); None outside a trip (delivered one by one).
         self._outgoing: list[tuple[bool, Any]] | None = None
+        # Operations waiting for the writer, urgent ones (event batches, the timer's
+        # cuts) first; each executor task runs whichever is first when it starts.
+        self._jobs_lock = threading.Lock()
+        self._urgent_jobs: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
+        self._other_jobs: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
         tracker.on_change = self._from_writer_change
         tracker.on_command = self._from_writer_command
@@ -146,14 +155,14 @@ class CallService:
                 batch = list(self._queued)
                 self._queued.clear()
                 try:
-                    await self._writer(self.tracker.handle_many, batch)
+                    await self._writer(self.tracker.handle_many, batch, urgent=True)
                 except Exception:
                     # One bad event must not take the rest of the batch with it.
                     log.exception("a batch of %d PBX events failed; applying them one by one",
                                   len(batch))
                     for event in batch:
                         try:
-                            await self._writer(self.tracker.handle, event)
+                            await self._writer(self.tracker.handle, event, urgent=True)
                         except Exception:
                             log.exception("PBX event dropped: %s", event)
         finally:
@@ -211,9 +220,30 @@ class CallService:
         await self._writer(refresh)
 
     # ---------------------------------------------------------------- internals ---
-    async def _writer(self, work: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(self._trip, work, *args))
+    async def _writer(self, work: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+        job: Future[T] = Future()
+        with self._jobs_lock:
+            (self._urgent_jobs if urgent else self._other_jobs).append(
+                (job, partial(self._trip, work, *args)))
+        self._executor.submit(self._run_next)
+        return await asyncio.wrap_future(job)
+
+    def _run_next(self) -> None:
+        """Writer thread: run the first waiting operation, urgent ones first (one
+        executor task per operation submitted, so none is ever left behind)."""
+        with self._jobs_lock:
+            queue = self._urgent_jobs or self._other_jobs
+            if not queue:
+                return
+            job, work = queue.popleft()
+        if not job.set_running_or_notify_cancel():
+            return
+        try:
+            result = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, as an executor does
+            job.set_exception(exc)
+        else:
+            job.set_result(result)
 
     def _trip(self, work: Callable[..., T], *args: Any) -> T:
         """One trip of the writer thread: `work`, then the next deadline (whatever
@@ -260,7 +290,7 @@ class CallService:
         return await loop.run_in_executor(self._executor, self.tracker.next_deadline)
 
     async def _fire(self) -> None:
-        await self._writer(self.tracker.on_time)
+        await self._writer(self.tracker.on_time, urgent=True)
 
     def _from_writer_change(self, change: Change) -> None:
         self._from_writer(True, change)
