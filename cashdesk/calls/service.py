@@ -237,6 +237,9 @@ class CallService:
                 return
             job, work = queue.popleft()
         if not job.set_running_or_notify_cancel():
+            # Cancelled while waiting: a trip before it may have left the deadline
+            # to it (see `_trip`).
+            self._hand_over_with_deadline([])
             return
         try:
             result = work()
@@ -249,27 +252,37 @@ class CallService:
         """One trip of the writer thread: `work`, then the next deadline (whatever
         happened may have moved it), everything handed to the loop at once."""
         self._outgoing = []
-        deadline: int | None = None
-        known = False
         try:
             return work(*args)
         finally:
-            try:
-                deadline, known = self.tracker.next_deadline(), True
-            except Exception:
-                log.exception("the next deadline could not be computed; the timer asks again")
             outgoing, self._outgoing = self._outgoing, None
-            self._hand_over(outgoing, deadline, known)
+            if self._urgent_jobs or self._other_jobs:
+                # Another operation is waiting: it will tell the timer (a deadline
+                # is computed once per burst, not after every trip of it).
+                self._hand_over(outgoing, None, None)
+            else:
+                self._hand_over_with_deadline(outgoing)
+
+    def _hand_over_with_deadline(self, outgoing: list[tuple[bool, Any]]) -> None:
+        try:
+            deadline: int | None = self.tracker.next_deadline()
+        except Exception:
+            log.exception("the next deadline could not be computed; the timer asks again")
+            self._hand_over(outgoing, None, False)
+        else:
+            self._hand_over(outgoing, deadline, True)
 
     def _hand_over(self, outgoing: list[tuple[bool, Any]], deadline: int | None,
-                   known: bool) -> None:
+                   known: bool | None) -> None:
+        """`known`: True with the next deadline, False to make the timer ask for it,
+        None when the next operation already waiting will tell it."""
         if self._loop is None:
             self._deliver(outgoing, deadline, known)
         else:
             self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known)
 
     def _deliver(self, outgoing: list[tuple[bool, Any]], deadline: int | None = None,
-                 known: bool = False) -> None:
+                 known: bool | None = False) -> None:
         """On the loop: the changes to `publish` and the commands to the bridges, in
         the order the writer made them; then the timer learns the next deadline."""
         for is_change, item in outgoing:
@@ -282,7 +295,7 @@ class CallService:
                 log.exception("could not hand over %s", item)
         if known:
             self.runner.deadline_is(deadline)
-        else:
+        elif known is False:
             self.runner.wake()
 
     async def _next_deadline(self) -> int | None:
@@ -301,7 +314,7 @@ class CallService:
             # A cut at an exhaustion instant goes to the PBX at once, not after the
             # trip's database work (see `CallTracker._fire_due`).
             outgoing, self._outgoing = self._outgoing, []
-            self._hand_over(outgoing, None, False)
+            self._hand_over(outgoing, None, None)
 
     def _from_writer(self, is_change: bool, item: Any) -> None:
         if self._outgoing is not None:
