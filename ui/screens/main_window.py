@@ -440,7 +440,8 @@ class MainWindow(QMainWindow):
     def _update_connection(self) -> None:
         status = self.connection
         view = self.view
-        if status == ConnectionStatus.LIVE and view is not None and not view.stale:
+        live = status == ConnectionStatus.LIVE and view is not None and not view.stale
+        if live:
             self._set_indicator(self.server_indicator, "ok", self.tr("● Server: live"),
                                 self.tr("Connected to the server; the tiles are live."))
             self.offline_banner.hide()
@@ -453,7 +454,9 @@ class MainWindow(QMainWindow):
                                 self.connection_reason)
             self._show_offline(view)
         switch = view.switch if view is not None else None
-        if switch is None:
+        if switch is None or not live:
+            # Only the server knows the switch: without it, a green "Phones: OK" would
+            # be a guess.
             self.switch_indicator.hide()
         else:
             self.switch_indicator.show()
