@@ -1,9 +1,11 @@
 """GUI fixtures: the real server (the aiohttp app on a loopback port, from the client
 tests' harness) with a shop whose cabin has calls to pay, and the desk's widgets.
 
-The live endpoints (/live, /events) are being wired on the server side; until they
-land, the tiles are fed with protocol messages through `server_client.live.LiveState`
-(tests/gui/protocol.py), while login, Pay and history go to the real server.
+Tests that need a shop in a given state at once feed the tiles protocol messages
+(tests/gui/protocol.py) while login, Pay and history go to the real server; the desk
+following the server's own /live and /events (a scripted PBX in the server's process,
+or `cashdesk-server serve` killed and restarted) is tests/gui/live_server.py and
+test_live_desk.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""The cash desk's screens against the real server (login, Pay, history) and live
-state fed with the protocol's messages (tiles)."""
+"""The cash desk's screens against the real server (login, Pay, history), their tiles
+fed with the protocol's messages (tests/gui/protocol.py) where a test needs a shop in
+a given state at once. The tiles following the server's own /live and /events, a call
+from dialing to Pay, and the server killed and restarted: tests/gui/test_live_desk.py."""
 
 from __future__ import annotations
 
@@ -14,16 +16,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import func, select
 
+from cashdesk.auth.roles import Role
 from cashdesk.money import Money
-from cashdesk.rating.pricing import charge
 from cashdesk.store.database import session_factory
 from cashdesk.store.models import Shift, Transaction
 from server_client.client import ServerClient
 from server_client.live import EVERYTHING, Diff, Event, LiveState
-from cashdesk.auth.roles import Role
 from server_client.models import Login, UserRef
 from tests.client.conftest import PASSWORD
-from tests.gui.protocol import Shop, live_state, mixed_shop
+from tests.gui.protocol import Shop, live_state
 from ui.live_bridge import LiveBridge
 from ui.screens.login import LoginDialog
 from ui.screens.main_window import MainWindow
@@ -88,7 +89,7 @@ def test_login_starts_a_shift_and_log_off_ends_it(qtbot, desk_app, connect, sqli
     client = connect()
     login = log_in(qtbot, client)
     assert login.user.username == "operator_a" and login.shift_id is not None
-    window, bridge, _ = make_window(qtbot, client, desk_app, lambda: paid_cabin.now)
+    window, _bridge, _ = make_window(qtbot, client, desk_app, lambda: paid_cabin.now)
     window.start_session(login, connect=False)
     activate(qtbot, window)
     assert "Olga" in window.operator_label.text()
@@ -119,52 +120,6 @@ def test_a_wrong_password_is_said_plainly(qtbot, desk_app, connect):
 
 # --- tiles follow the events ---------------------------------------------------------------
 
-def test_tiles_follow_a_call_with_the_figures_the_server_bills(qtbot, desk_app):
-    shop = Shop()
-    shop.add_cabins(4)
-    state = LiveState()
-    state.load(shop.snapshot(), shop.now)
-    window, bridge, _ = make_window(qtbot, ServerClient("http://127.0.0.1:9"), desk_app,
-                                    lambda: shop.now)
-    feed(qtbot, bridge, state)
-    tile = window.grid.tiles[2]
-    assert tile.model.state == "free" and tile.model.rows == ()
-
-    call_id, events = shop.dial(2, "Morocco")
-    for event in events:
-        state.apply(event)
-    feed(qtbot, bridge, state, Diff(cabins=frozenset({2})))
-    assert tile.model.state == "in_use" and tile.model.rows[0].state == "dialing"
-    assert "212" in tile.model.rows[0].number and tile.model.rows[0].destination == "Morocco"
-    assert not tile.model.payable
-
-    for event in shop.ring(call_id) + shop.answer(call_id):
-        state.apply(event)
-    feed(qtbot, bridge, state, Diff(cabins=frozenset({2})))
-    assert tile.model.rows[0].state == "answered"
-    terms = shop.terms(shop._call(call_id)[1])
-    fmt = window.formatter
-    for seconds in (1, 29, 31, 37, 95):
-        shop.now = shop.now + timedelta(seconds=seconds)
-        window.tick()
-        talked = int((shop.now - state.view().cabin(2).calls[0].answered_at).total_seconds())
-        expected = charge(terms, talked * 1000, "EUR").amount
-        assert tile.model.rows[0].cost == fmt.money(expected)
-        assert tile.model.rows[0].duration == fmt.duration(talked)
-        assert tile.model.total == fmt.money(expected)
-
-    for event in shop.hang_up(call_id):
-        state.apply(event)
-    feed(qtbot, bridge, state, Diff(cabins=frozenset({2})))
-    billed = shop.due(2)
-    assert tile.model.state == "awaiting_payment" and tile.model.rows[0].state == "ended"
-    assert tile.model.rows[0].cost == fmt.money(billed) == tile.model.total
-    assert tile.model.due == billed and tile.model.payable
-    # the last running figure equals the bill: same function, same instant
-    assert billed == charge(terms, int((shop.now - state.view().cabin(2).calls[0]
-                                       .answered_at).total_seconds()) * 1000, "EUR").amount
-
-
 def test_the_grid_fits_64_cabins_on_a_till_screen(qtbot, desk_app):
     shop = Shop()
     shop.add_cabins(64)
@@ -186,7 +141,7 @@ def test_the_grid_fits_64_cabins_on_a_till_screen(qtbot, desk_app):
 # --- pay ------------------------------------------------------------------------------------
 
 def paying_window(qtbot, desk_app, client, paid_cabin):  # type: ignore[no-untyped-def]
-    window, bridge, operations = make_window(qtbot, client, desk_app, lambda: paid_cabin.now)
+    window, bridge, _operations = make_window(qtbot, client, desk_app, lambda: paid_cabin.now)
     login = Login(token=client.token or "", expires_at=paid_cabin.now + timedelta(hours=8),
                   user=client.me().user, shift_id=None)  # type: ignore[arg-type]
     window.start_session(login, connect=False)
@@ -287,45 +242,6 @@ def test_a_live_call_cannot_be_paid_by_mistake(qtbot, desk_app):
     feed(qtbot, bridge, state, Diff(cabins=frozenset({1})))
     assert not dialog.live_warning.isVisible() and dialog.pay_button.isEnabled()
     assert dialog.due == shop.due(1)
-
-
-# --- connection ------------------------------------------------------------------------------
-
-def test_a_lost_server_greys_the_tiles_and_a_new_snapshot_brings_them_back(qtbot, desk_app):
-    shop, first, events = mixed_shop(12)
-    state = live_state(first, events)
-    window, bridge, _ = make_window(qtbot, ServerClient("http://127.0.0.1:9"), desk_app,
-                                    lambda: shop.now)
-    window.login = cashier(shop.now)
-    window.show()
-    feed(qtbot, bridge, state)
-    window.show_connection("live", "")
-    assert not window.offline_banner.isVisible()
-
-    state.mark_stale("the connection was lost")
-    feed(qtbot, bridge, state)
-    window.show_connection("stale", "the server is not running (connection refused)")
-    assert window.offline_banner.isVisible()
-    assert window.server_indicator.property("level") == "bad"
-    assert all(tile.model.stale for tile in window.grid.tiles.values())
-    ticking = [t for t in window.grid.tiles.values() if t.model.has_live_call]
-    before = [t.model.rows for t in ticking]
-    shop.advance(30)
-    window.tick()
-    assert [t.model.rows for t in ticking] == before, "stale tiles never tick as live"
-
-    # the server restarted (new instance): the desk loads its snapshot, exactly
-    shop.instance = "restarted-0001"
-    shop.seq = 0
-    state.load(shop.snapshot(), shop.now)
-    feed(qtbot, bridge, state)
-    window.show_connection("live", "")
-    assert not window.offline_banner.isVisible()
-    for cabin in state.view().cabins:
-        model = window.grid.tiles[cabin.id].model
-        assert not model.stale
-        due = state.view().due(cabin, shop.now)
-        assert model.total == (window.formatter.money(due) if due is not None else "")
 
 
 # --- keyboard ------------------------------------------------------------------------------
