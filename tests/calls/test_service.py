@@ -159,3 +159,47 @@ async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionma
     await eventually(lambda: desk.tracker.live_calls() == ["b"])
     assert desk.call("a").state is CallState.ENDED and desk.call("a").ended_at == lost_at
     await service.async_stop()
+
+
+async def test_events_go_before_waiting_authorisations(sessions: sessionmaker[Session],
+                                                       clock: FakeClock) -> None:
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    order: list[str] = []
+    authorise, handle_many = desk.tracker.authorise, desk.tracker.handle_many
+
+    def recorded_authorise(request: AuthorisationRequest) -> object:
+        order.append(f"authorise {request.pbx_call_id}")
+        return authorise(request)
+
+    def recorded_handle_many(events: object) -> None:
+        order.append("events")
+        handle_many(events)  # type: ignore[arg-type]
+
+    desk.tracker.authorise = recorded_authorise  # type: ignore[method-assign]
+    desk.tracker.handle_many = recorded_handle_many  # type: ignore[method-assign]
+    busy, release = threading.Event(), threading.Event()
+
+    def block(_tracker: object) -> None:
+        busy.set()
+        release.wait(5)
+
+    blocker = asyncio.ensure_future(service.async_inspect(block))
+    await eventually(busy.is_set)
+    # The writer is busy: an authorisation queues, then an event of another call.
+    waiting = asyncio.ensure_future(bridge.port.async_authorise(
+        AuthorisationRequest("late", shop.cabins[1], UK, at=clock.now())))
+    await asyncio.sleep(0.01)
+    bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+    await asyncio.sleep(0.01)
+    release.set()
+    await blocker
+    assert (await waiting).allowed
+    await eventually(lambda: desk.tracker.is_live("c1"))
+    # Each still ran alone, the event batch first.
+    assert order == ["events", "authorise late"]
+    await service.async_stop()
