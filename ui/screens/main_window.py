@@ -393,6 +393,8 @@ class MainWindow(QMainWindow):
         if diff.everything or diff.balance or diff.switch or first:
             self._update_header()
             self._update_connection()
+        elif diff.cabins:
+            self._update_counts()
 
     def show_connection(self, status: str, reason: str) -> None:
         self.connection = ConnectionStatus(status)
@@ -422,12 +424,19 @@ class MainWindow(QMainWindow):
             self.balance_label.show()
         else:
             self.balance_label.hide()
+        self._update_counts()
+
+    def _update_counts(self) -> None:
+        """How many cabins, in use, to pay: after every change of a cabin (they were
+        counted only at a snapshot, and read "0 in use" on a busy afternoon)."""
+        view = self.view
         cabins = view.cabins if view is not None else ()
         busy = sum(1 for c in cabins if c.state == "in_use")
         waiting = sum(1 for c in cabins if c.state == "awaiting_payment")
-        self.detail_label.setText(self.tr("%n cabin(s)", "", len(cabins)) + " · " +
-                                  self.tr("%n in use", "", busy) + " · " +
-                                  self.tr("%n to pay", "", waiting))
+        text = (self.tr("%n cabin(s)", "", len(cabins)) + " · " +
+                self.tr("%n in use", "", busy) + " · " + self.tr("%n to pay", "", waiting))
+        if text != self.detail_label.text():
+            self.detail_label.setText(text)
 
     def _set_indicator(self, label: QLabel, level: str, text: str, tip: str) -> None:
         label.setText(text)
