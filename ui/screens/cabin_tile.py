@@ -728,6 +728,7 @@ class CabinTile(QWidget):
         kind = event.type()
         if kind == QEvent.Type.LanguageChange:
             self.retranslate()
+            self._place_children()   # "Pay" → "Encaisser": the button's width follows
             self._repaint_all()
         elif kind == QEvent.Type.LayoutDirectionChange:
             self._rtl = self.layoutDirection() == RTL
