@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -243,3 +244,50 @@ class ServerProcess:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.kill()
+
+
+class TrainingServer:
+    """The app in training mode (`demo = true`: the training shop, its rates, its 10
+    cabins and simulated customers) in a thread, on the test's clock, so an afternoon
+    of customers is stepped in a moment and the same every time."""
+
+    def __init__(self, config: ServerConfig, clock: FakeClock) -> None:
+        self.clock = clock
+        training = replace(config, demo=True, events_heartbeat_seconds=60)
+        self.thread = ServerThread(lambda: create_app(training, clock=clock))
+
+    @property
+    def url(self) -> str:
+        return self.thread.url
+
+    def start(self) -> TrainingServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.thread.stop()
+
+    def customers_for(self, seconds: float) -> None:
+        """Let the simulated customers come, call and leave for `seconds`."""
+        app = self.thread.app
+        assert app is not None
+        clock = self.clock
+
+        async def step() -> None:
+            billing = app[BILLING]
+            [slot] = billing.slots
+            bridge = slot.bridge.inner
+            end = clock.now() + timedelta(seconds=seconds)
+            while (upcoming := bridge.next_action_at()) is not None and upcoming <= end:
+                clock.advance(max(0.0, (upcoming - clock.now()).total_seconds()))
+                billing.service.runner.wake()
+                await bridge.run_due()
+            clock.advance(max(0.0, (end - clock.now()).total_seconds()))
+            await billing.service.async_inspect(lambda tracker: None)  # written, published
+
+        self.thread.call(step)
+
+
+def training_logins(printed: str) -> dict[str, str]:
+    """The logins `demo = true` prints at start (their passwords are new each time)."""
+    return dict(re.findall(r"^\s+(training\.\w+)\s+(\S+)$", printed, re.MULTILINE))

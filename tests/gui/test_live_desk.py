@@ -125,6 +125,7 @@ def test_a_call_from_dialing_to_its_bill_then_pay(qtbot, desk_app, scripted, clo
         server.dial("c1", "gui-2", FRANCE)
         qtbot.waitUntil(lambda: last_row_is("dialing"), timeout=WAIT_MS)
         row = tile.model.rows[-1]
+        assert "1 in use" in window.detail_label.text()
         assert tile.model.state == "in_use" and row.number == "+33 1 40 00 00 00"
         assert row.destination == "France" and "0.15" in row.rate
         assert not tile.model.has_session and not tile.pay_button.isVisible()
@@ -163,6 +164,7 @@ def test_a_call_from_dialing_to_its_bill_then_pay(qtbot, desk_app, scripted, clo
         assert last_shown == fmt.money(price), "the last running figure is the bill"
         assert tile.model.rows[-1].cost == tile.model.total == fmt.money(price)
         assert tile.model.due == price and tile.model.payable
+        assert "0 in use · 1 to pay" in window.detail_label.text()
         qtbot.waitUntil(tile.pay_button.isEnabled, timeout=WAIT_MS)
 
         # Pay through the UI: select it, Enter, the cash, Enter.
@@ -181,6 +183,7 @@ def test_a_call_from_dialing_to_its_bill_then_pay(qtbot, desk_app, scripted, clo
         # freed by the server's cabin event, not by the dialog
         qtbot.waitUntil(lambda: tile.model.state == "free", timeout=WAIT_MS)
         assert tile.model.rows == () and not tile.pay_button.isVisible()
+        assert "0 to pay" in window.detail_label.text()
     finally:
         close_desk(window, bridge)
 
