@@ -159,6 +159,15 @@ def _row(call: LiveCall, seconds: int, cost: Money, fmt: Formatter) -> CallRow:
                    cost=fmt.money(cost), live=call.is_live)
 
 
+def _moved(old: CallRow, call: LiveCall, figures: tuple[int, Money], fmt: Formatter) -> CallRow:
+    """`old`, the row of the same call, with its duration and cost now: what `_row`
+    makes, without the rest again."""
+    seconds, cost = figures
+    return CallRow(old.call_id, old.state, old.number, old.destination, old.rate,
+                   fmt.duration(seconds) if call.answered_at is not None else old.duration,
+                   fmt.money(cost), old.live)
+
+
 def call_row(call: LiveCall, view: LiveView, now: datetime, fmt: Formatter) -> CallRow:
     server_now = view.server_now(now)
     return _row(call, call.talk_ms(server_now) // 1000, call.charge_at(server_now).amount,
@@ -237,7 +246,8 @@ def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
         state = UNREACHABLE
     calls = cabin.calls
     session = cabin.session
-    in_session = {call.id for call in session.calls} if session is not None else set()
+    in_session = {call.id for call in session.calls} \
+        if session is not None and cabin.pending else set()
     rows_cache = cache.rows if cache is not None else None
     rows: list[CallRow] = []
     running = []
@@ -253,31 +263,35 @@ def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
             rows.extend(cache.finished_rows)
             settled = total = cache.finished_total
             first = count
+    # Without pending calls (dialing, ringing) every call is the session's.
+    everyone = not cabin.pending
     for index in range(first, len(calls)):
         call = calls[index]
-        live = live or call.is_live
         answered = call.state is CallState.ANSWERED
         hit = rows_cache.get(call.id) if rows_cache is not None else None
         # Events rebuild the call objects: equal ones show the same row.
-        same = hit is not None and hit[1] is fmt and (hit[0] is call or hit[0] == call)
-        if same and not answered:
+        if hit is not None and not (hit[1] is fmt and (hit[0] is call or hit[0] == call)):
+            hit = None
+        if hit is not None and not answered:
             # Not connected: its figures do not move with the time.
-            cost = hit[2][1]  # type: ignore[index]
-            row = hit[3]  # type: ignore[index]
+            cost, row = hit[2][1], hit[3]
         else:
             # What `view.talk_seconds` and `view.call_charge` answer, once.
             cost = call.charge_at(server_now).amount
             figures = (call.talk_ms(server_now) // 1000, cost)
-            if same and hit[2] == figures:  # type: ignore[index]
-                row = hit[3]  # type: ignore[index]
+            if hit is not None and hit[2] == figures:
+                row = hit[3]
             else:
-                row = _row(call, figures[0], cost, fmt)
+                row = _moved(hit[3], call, figures, fmt) if hit is not None else \
+                    _row(call, figures[0], cost, fmt)
                 if rows_cache is not None:
                     rows_cache[call.id] = (call, fmt, figures, row)
         rows.append(row)
+        live = live or row.live
+        counted = everyone or call.id in in_session
         if answered:
-            running.append((index, call, call.id in in_session))
-        if call.id in in_session:
+            running.append((index, call, counted))
+        if counted:
             # `view.due()`: the session's calls' charges at the same instant.
             total += cost.amount
             if not answered:
@@ -288,7 +302,7 @@ def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
     if cache is not None:
         count = 0
         for call in calls:
-            if not call.state.is_final or call.id not in in_session:
+            if not call.state.is_final or not (everyone or call.id in in_session):
                 break
             count += 1
         if count != len(cache.finished) or cache.finished_fmt is not fmt or first < count:
@@ -332,12 +346,7 @@ def _ticked(basis: _Basis, server_now: datetime, cache: ModelCache) -> TileModel
             rows[index] = hit[3]
             continue
         else:
-            # Only its duration and cost moved.
-            old = hit[3]
-            rows[index] = row = CallRow(
-                old.call_id, old.state, old.number, old.destination, old.rate,
-                fmt.duration(figures[0]) if call.answered_at is not None else old.duration,
-                fmt.money(cost), old.live)
+            rows[index] = row = _moved(hit[3], call, figures, fmt)
         rows_cache[call.id] = (call, fmt, figures, row)
     due, total = model.due, model.total
     if due is not None:
@@ -398,6 +407,8 @@ ELIDE = Qt.TextElideMode.ElideRight
 NO_PEN = Qt.PenStyle.NoPen
 RTL = Qt.LayoutDirection.RightToLeft
 ANTIALIASING = QPainter.RenderHint.Antialiasing
+SOURCE = QPainter.CompositionMode.CompositionMode_Source
+SOURCE_OVER = QPainter.CompositionMode.CompositionMode_SourceOver
 WHITE = QColor("#ffffff")
 DISC = QColor(255, 255, 255, 235)
 VEIL = QColor(238, 241, 245, 110)
@@ -408,7 +419,8 @@ FIGURE_MARGIN = 4
 class Figure:
     """A running figure: where it goes on the tile, and what lies under it."""
 
-    __slots__ = ("background", "colour", "damage", "font", "kind", "look", "rect", "row")
+    __slots__ = ("background", "colour", "corner", "damage", "font", "kind", "look", "rect",
+                 "row")
 
     def __init__(self, kind: str, row: int, rect: QRect, font: QFont, colour: QColor,
                  damage: QRect) -> None:
@@ -418,6 +430,7 @@ class Figure:
         self.font = font
         self.colour = colour
         self.damage = damage        # the pixels its texts of this shape cover
+        self.corner = damage.topLeft()
         self.background: QPixmap | None = None   # the picture there (without the figure)
         self.look: tuple[object, ...] = ()   # all that its picture depends on but the text
 
@@ -460,6 +473,7 @@ class _Look:
     """The tile's fonts and their metrics (QFont and QFontMetrics are not free to make)."""
 
     def __init__(self, compact: bool) -> None:
+        self.compact = compact
         self.badge = theme.font(9 if compact else 10, bold=True)
         self.name = theme.font(10.5 if compact else 12.5, bold=True)
         self.state = theme.font(8.5 if compact else 9.5, bold=True)
@@ -606,10 +620,13 @@ class CabinTile(QWidget):
         self._figures: list[Figure] = []
         self._texts: list[QPixmap] = []     # the figures' texts as of `_drawn`
         self._key: tuple[object, ...] = ()
+        self._keyed: TileModel | None = None    # the model `_key` was just made for
         self._basis: _Basis | None = None
-        # The frame and header (they change with the state, not with the calls).
-        self._head: QPixmap | None = None
-        self._head_key: tuple[object, ...] = ()
+        self._canvas: QPixmap | None = None     # the picture's pixmap, kept
+        self._ratio = 1.0                       # its device pixel ratio
+        self._look: _Look | None = None
+        # Frames with their header, by what they show (the state changes, not calls).
+        self._heads: dict[tuple[object, ...], QPixmap] = {}
         self.invoice_bar = InvoiceBar(self)
         self.invoice_bar.hide()
         self.invoice_bar.check.toggled.connect(self._invoice_toggled)
@@ -644,10 +661,10 @@ class CabinTile(QWidget):
         self.model = model
         if old is not None and old.has_session and not model.has_session:
             self.set_invoice(False)  # a paid session takes its invoice choice with it
-        # Children move only when what they show changes (not on every tick).
+        # Pay follows the session (not on every tick).
         if old is None or (old.has_session, old.payable, old.stale) != \
                 (model.has_session, model.payable, model.stale):
-            self._place_children()
+            self._show_pay()
         if self._picture is None:
             return   # painted whole at the next paint event, from this model
         basis = self._models.basis
@@ -657,6 +674,7 @@ class CabinTile(QWidget):
             self._basis = basis
             key = _static_key(model, self._first_shown(len(model.rows)))
             if key != self._key:
+                self._key, self._keyed = key, model   # the picture needs it next
                 self._repaint_all()
                 return
             drawn = self._drawn
@@ -687,6 +705,12 @@ class CabinTile(QWidget):
     def _repaint_all(self) -> None:
         self._picture = None
         self.update()
+
+    def _restyle(self) -> None:
+        """Fonts, language or direction changed: nothing painted before stays."""
+        self._look = self._keyed = None
+        self._heads.clear()
+        self._repaint_all()
 
     # --- keyboard and mouse ------------------------------------------------------------
     def set_selected(self, selected: bool) -> None:
@@ -729,13 +753,13 @@ class CabinTile(QWidget):
         if kind == QEvent.Type.LanguageChange:
             self.retranslate()
             self._place_children()   # "Pay" → "Encaisser": the button's width follows
-            self._repaint_all()
+            self._restyle()
         elif kind == QEvent.Type.LayoutDirectionChange:
             self._rtl = self.layoutDirection() == RTL
             self._place_children()
-            self._repaint_all()
+            self._restyle()
         elif kind == QEvent.Type.FontChange:
-            self._repaint_all()
+            self._restyle()
         super().changeEvent(event)
 
     def retranslate(self) -> None:
@@ -747,6 +771,7 @@ class CabinTile(QWidget):
 
     def resizeEvent(self, event: object) -> None:
         self._place_children()
+        self._keyed = None      # the rows it has room for may differ
         self._repaint_all()
 
     # --- geometry --------------------------------------------------------------------------
@@ -790,41 +815,43 @@ class CabinTile(QWidget):
         return QStyle.visualRect(RTL, self.rect(), rect)
 
     def _place_children(self) -> None:
-        w = self.width()
+        """The buttons' and the invoice bar's places (size, direction, language)."""
+        w, h = self.width(), self.height()
         header = self._header_height()
         size = header - 8
         self.history_button.setGeometry(self._visual(QRect(w - size - 6, 4, size, size)))
         self.history_button.setIconSize(QSize(size - 6, size - 6))
-        payable = self.model is not None and self.model.has_session
+        footer = self._areas()[1]
+        if self.tight:
+            bh, bw, top = footer.height(), 34, footer.top()
+        else:
+            bh, top = footer.height() - 10, footer.top() + 7
+            bw = bh + 10
+        if self.compact:
+            self.pay_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        else:
+            self.pay_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            bw = max(84, QFontMetrics(self.pay_button.font()).horizontalAdvance(
+                self.pay_button.text()) + bh + 22)
+        if self._pay_icon_size != bh:
+            self._pay_icon_size = bh
+            self.pay_button.setIcon(theme.icon(theme.pay_pixmap(bh, "#ffffff", "#2e7d32")))
+            icon = bh - 6 if bh > 20 else bh - 2
+            self.pay_button.setIconSize(QSize(icon, icon))
+        self.pay_button.setGeometry(self._visual(QRect(8, top, bw, bh)))
+        self.invoice_bar.setGeometry(self._visual(QRect(w - self.BAR - 3, header + 3,
+                                                        self.BAR, h - header - 6)))
+        self._show_pay()
+
+    def _show_pay(self) -> None:
+        """Pay: shown with a session, usable when no call runs and the tile is live."""
+        model = self.model
+        payable = model is not None and model.has_session
         self.pay_button.setVisible(payable)
-        if payable:
-            footer = self._areas()[1]
-            if self.tight:
-                bh, bw, top = footer.height(), 34, footer.top()
-            else:
-                bh, top = footer.height() - 10, footer.top() + 7
-                bw = bh + 10
-            if self.compact:
-                self.pay_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-            else:
-                self.pay_button.setToolButtonStyle(
-                    Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-                bw = max(84, QFontMetrics(self.pay_button.font()).horizontalAdvance(
-                    self.pay_button.text()) + bh + 22)
-            if self._pay_icon_size != bh:
-                self._pay_icon_size = bh
-                self.pay_button.setIcon(theme.icon(theme.pay_pixmap(bh, "#ffffff", "#2e7d32")))
-                icon = bh - 6 if bh > 20 else bh - 2
-                self.pay_button.setIconSize(QSize(icon, icon))
-            self.pay_button.setGeometry(self._visual(QRect(8, top, bw, bh)))
-            model = self.model
-            assert model is not None
+        if model is not None and payable:
             self.pay_button.setEnabled(model.payable and not model.stale)
             self.pay_button.setToolTip(self.tr("Pay this cabin (Enter)") if model.payable else
                                        self.tr("A call is still running in this cabin"))
-        h = self.height()
-        self.invoice_bar.setGeometry(self._visual(QRect(w - self.BAR - 3, header + 3,
-                                                        self.BAR, h - header - 6)))
 
     # --- painting ----------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -835,10 +862,10 @@ class CabinTile(QWidget):
         assert picture is not None
         area = self.painted = event.rect()
         p = QPainter(self)
-        p.drawPixmap(area, picture, _device(area, picture.devicePixelRatio()))
+        p.drawPixmap(area, picture, area if self._ratio == 1 else _device(area, self._ratio))
         for figure, text in zip(self._figures, self._texts):
             if figure.damage.intersects(area):
-                p.drawPixmap(figure.damage.topLeft(), text)
+                p.drawPixmap(figure.corner, text)
         p.end()
 
     def _figure(self, kind: str, row: int, rect: QRect, font: QFont, text_width: int,
@@ -856,22 +883,33 @@ class CabinTile(QWidget):
         kept, with what lies under them, and their texts are made."""
         model = self.model
         w, h = self.width(), self.height()
-        ratio = self.devicePixelRatioF()
+        ratio = self._ratio = self.devicePixelRatioF()
         compact = self.compact
-        look = _look(QApplication.font().key(), compact)
+        look = self._look
+        if look is None or look.compact is not compact:
+            look = self._look = _look(QApplication.font().key(), compact)
         head = self._paint_head(model, look, ratio)
         figures: list[Figure] = []
         self._figures = figures
         self._texts = []
         self._drawn = model
-        if model is not None:
-            self._key = _static_key(model, self._first_shown(len(model.rows)))
-            self._basis = self._models.basis
         if model is None:
             self._picture = head
             return
-        picture = QPixmap(head)
+        if self._keyed is not model:
+            self._key = _static_key(model, self._first_shown(len(model.rows)))
+        self._keyed = None
+        self._basis = self._models.basis
+        # The tile's own pixmap, painted over (a new one is an allocation and a copy).
+        picture = self._canvas
+        if picture is None or picture.size() != head.size() or \
+                picture.devicePixelRatio() != ratio:
+            picture = self._canvas = QPixmap(head.size())
+            picture.setDevicePixelRatio(ratio)
         p = QPainter(picture)
+        p.setCompositionMode(SOURCE)
+        p.drawPixmap(0, 0, head)
+        p.setCompositionMode(SOURCE_OVER)
         if self._rtl:
             # The painter mirrors AlignLeft/AlignRight itself when it is right-to-left (no
             # AlignAbsolute): "start" is AlignLeft in both directions. Swapping them here
@@ -946,8 +984,9 @@ class CabinTile(QWidget):
         state_text = model.state_label.upper() if not model.stale else self.tr("Stale").upper()
         key = (frame.cacheKey(), model.position, model.name, state_text, self.invoice,
                self._rtl, look)
-        if self._head is not None and key == self._head_key:
-            return self._head
+        head = self._heads.get(key)
+        if head is not None:
+            return head
         head = QPixmap(frame)
         p = QPainter(head)
         p.setRenderHint(ANTIALIASING)
@@ -988,7 +1027,9 @@ class CabinTile(QWidget):
         p.drawText(name_rect, START, name)
         self.setToolTip(f"{model.name} — {model.state_label}")
         p.end()
-        self._head, self._head_key = head, key
+        if len(self._heads) >= 4:   # a tile goes back and forth between a few states
+            self._heads.clear()
+        self._heads[key] = head
         return head
 
     def _paint_rows(self, p: QPainter, body: QRect, model: TileModel, look: _Look,
@@ -1072,5 +1113,6 @@ class CabinTile(QWidget):
         p.setPen(ink)
         text = isolate(row.destination) if len(model.rows) == 1 else \
             f"{isolate(row.destination)} {LRI}(+{len(model.rows) - 1}){PDI}"
-        text = small_fm.elidedText(text, ELIDE, width - dur_w)
+        if small_fm.horizontalAdvance(text) > width - dur_w:
+            text = small_fm.elidedText(text, ELIDE, width - dur_w)
         p.drawText(self._visual(QRect(left, y, width - dur_w, line)), START, text)
