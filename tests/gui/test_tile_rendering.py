@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QApplication
 
 from cashdesk.money import Money
 from server_client.client import ServerClient
-from server_client.live import Diff, LiveState
+from server_client.live import Diff, Event, LiveState, Snapshot
+from tests.client import protocol as p
 from tests.gui.protocol import RATES, Shop, live_state, mixed_shop
 from tests.gui.test_desk import cashier, feed, make_window
 from ui.i18n import _money_text
@@ -166,6 +167,38 @@ def test_the_model_a_tick_makes_is_the_model_made_afresh(desk_app):
     # the running figures did move, and every one equals the server's bill function
     assert any(row.running for cabin in state.view().cabins
                for row in tile_model(cabin, state.view(), shop.now, fmt).rows)
+
+
+def test_the_model_with_pending_calls_is_the_model_made_afresh(desk_app):
+    """The server's own shape: a call dialing or ringing is pending (no session yet),
+    it joins the session when answered; the cached model follows every step."""
+    state = LiveState()
+    state.load(Snapshot.from_json(p.snapshot([p.cabin(1)], seq=1)), p.T0)
+    fmt = desk_app.formatter("Europe/Paris")
+    cache = ModelCache()
+    seq = iter(range(2, 100))
+    ended = p.call(7, state="ended", answered_at=p.later(1), ended_at=p.later(40),
+                   price="0.1500", billed_seconds=42)
+    dialing = p.call(8, session_id=None, state="dialing", started_at=p.later(50),
+                     answered_at=None)
+    steps = [
+        p.cabin(1, state="in_use", pending=[dialing]),
+        p.cabin(1, state="in_use", session_=p.session(10, [ended], total="0.1500"),
+                pending=[dialing]),
+        p.cabin(1, state="in_use", session_=p.session(10, [ended], total="0.1500"),
+                pending=[dict(dialing, state="ringing")]),
+        p.cabin(1, state="in_use", session_=p.session(10, [ended, dict(
+            dialing, session_id=10, state="answered", answered_at=p.iso(p.later(55)))],
+            total="0.1500")),
+    ]
+    for cabin in steps:
+        state.apply(Event("cabin", next(seq), p.INSTANCE, cabin))
+        for seconds in (55, 56, 61, 90):
+            view = state.view()
+            [live] = view.cabins
+            now = p.later(seconds)
+            assert tile_model(live, view, now, fmt, cache) == tile_model(live, view, now, fmt)
+    assert tile_model(live, view, now, fmt, cache).ticking
 
 
 def test_money_text_is_what_babel_writes():

@@ -665,6 +665,9 @@ class CabinTile(QWidget):
         if old is None or (old.has_session, old.payable, old.stale) != \
                 (model.has_session, model.payable, model.stale):
             self._show_pay()
+        if old is None or (old.name, old.state_label) != (model.name, model.state_label):
+            # A tight tile may have no room for the state's label.
+            self.setToolTip(f"{model.name} — {model.state_label}")
         if self._picture is None:
             return   # painted whole at the next paint event, from this model
         basis = self._models.basis
@@ -1025,7 +1028,6 @@ class CabinTile(QWidget):
         name_rect = self._visual(QRect(name_left, 3, room - state_w, header))
         name = look.name_fm.elidedText(model.name, ELIDE, name_rect.width())
         p.drawText(name_rect, START, name)
-        self.setToolTip(f"{model.name} — {model.state_label}")
         p.end()
         if len(self._heads) >= 4:   # a tile goes back and forth between a few states
             self._heads.clear()
