@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -92,6 +93,10 @@ def _stop_group(process: subprocess.Popen[bytes] | asyncio.subprocess.Process,
 
 # --- Kamailio ---------------------------------------------------------------------
 
+class KamailioNotReady(RuntimeError):
+    """Kamailio exited at start, or runs but does not answer on its ports in time."""
+
+
 @dataclass
 class Kamailio:
     """A Kamailio in the foreground with its own config, run dir, database and log."""
@@ -134,7 +139,23 @@ class Kamailio:
     def ctl_socket(self) -> str:
         return f"unix:{self.settings.run_dir}/kamailio_ctl"
 
-    def start(self, timeout: float = 10.0) -> Kamailio:
+    def start(self, timeout: float = 15.0, attempts: int = 3) -> Kamailio:
+        """Start and wait until ready. The SIP and evapi ports were free when chosen,
+        but another process (a SIPp, a probe) may bind one before Kamailio does; a
+        Kamailio that never answers is then stopped and started again on fresh ports."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except KamailioNotReady:
+                self.stop()
+                if attempt == attempts:
+                    raise
+                self.settings = dataclasses.replace(
+                    self.settings, listen=HostPort(CABIN_HOST, free_port()),
+                    evapi=HostPort("127.0.0.1", free_port(kind=socket.SOCK_STREAM)))
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> Kamailio:
         binary = require_binary("kamailio")
         self.config_path.write_text(render_config(self.settings), encoding="utf-8")
         command = ["timeout", "--kill-after=5", str(KAMAILIO_LIFETIME_S), binary,
@@ -152,14 +173,18 @@ class Kamailio:
         """Ready when the evapi socket accepts and SIP OPTIONS gets its 200."""
         deadline = time.monotonic() + timeout
         assert self.process is not None
+        evapi_up = False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"kamailio exited ({self.process.returncode}):\n"
-                                   + self.log_tail())
-            if self._evapi_accepts() and self._sip_answers():
+                # e.g. "Address already in use": worth a retry on fresh ports too.
+                raise KamailioNotReady(f"kamailio exited ({self.process.returncode}):\n"
+                                       + self.log_tail())
+            # evapi once (each probe is a client connect Kamailio logs), then SIP.
+            evapi_up = evapi_up or self._evapi_accepts()
+            if evapi_up and self._sip_answers():
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"kamailio not ready after {timeout} s:\n{self.log_tail()}")
+        raise KamailioNotReady(f"kamailio not ready after {timeout} s:\n{self.log_tail()}")
 
     def _evapi_accepts(self) -> bool:
         # A probe connection is counted as a server client for a moment; the close
