@@ -32,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cashdesk.auth.roles import Role  # noqa: E402
-from cashdesk.call_state import CallState  # noqa: E402
-from cashdesk.clock import FakeClock  # noqa: E402
-from cashdesk.invoices import (  # noqa: E402
+from cashdesk.auth.roles import Role
+from cashdesk.call_state import CallState
+from cashdesk.clock import FakeClock
+from cashdesk.invoices import (
     CallLine,
     InvoiceData,
     ShopDetails,
@@ -43,14 +43,14 @@ from cashdesk.invoices import (  # noqa: E402
     render_invoice_pdf,
     vat_breakdown,
 )
-from cashdesk.invoices.vat import round_once  # noqa: E402
-from cashdesk.ledger.payments import pay_cabin  # noqa: E402
-from cashdesk.ledger.sessions import attach_call  # noqa: E402
-from cashdesk.money import Money, money_sum  # noqa: E402
-from cashdesk.shops import create_callshop, create_reseller  # noqa: E402
-from cashdesk.store.database import open_engine, session_factory, upgrade  # noqa: E402
-from cashdesk.store.models import Cabin, Call, InvoiceSettings, Shift, Transaction  # noqa: E402
-from cashdesk.users import create_user  # noqa: E402
+from cashdesk.invoices.vat import round_once
+from cashdesk.ledger.payments import pay_cabin
+from cashdesk.ledger.sessions import attach_call
+from cashdesk.money import Money, money_sum
+from cashdesk.shops import create_callshop, create_reseller
+from cashdesk.store.database import open_engine, session_factory, upgrade
+from cashdesk.store.models import Cabin, Call, InvoiceSettings, Shift, Transaction
+from cashdesk.users import create_user
 
 DESTINATIONS = ("France - Mobile", "Maroc - Orange", "Sénégal - Fixe", "Pakistan Mobile",
                 "Algérie - Djezzy", "Côte d'Ivoire - MTN")

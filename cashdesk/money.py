@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.numbers import NumberPattern, format_currency, get_currency_precision, parse_decimal
@@ -30,13 +30,13 @@ class CurrencyMismatch(MoneyError):
     pass
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_unit(currency: str) -> Decimal:
     """The smallest coin of `currency` (0.01 EUR, 1 JPY, 0.001 KWD), from CLDR via Babel."""
     return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_unit_sub_units(currency: str) -> int:
     """How many stored sub-units make the currency's minor unit (100 for EUR, 10000 for JPY)."""
     return int(minor_unit(currency) * SUB_UNITS)

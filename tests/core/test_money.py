@@ -54,7 +54,7 @@ def test_sub_units_round_trip(units):
 
 def test_minor_units_come_from_the_currency():
     assert minor_unit("EUR") == Decimal("0.01")
-    assert minor_unit("JPY") == Decimal("1")
+    assert minor_unit("JPY") == Decimal(1)
     assert minor_unit("KWD") == Decimal("0.001")
     assert minor_unit_sub_units("EUR") == 100
     assert minor_unit_sub_units("JPY") == 10_000

@@ -83,7 +83,7 @@ def test_prepaid_balance_cannot_go_negative(session, shop):
 def test_postpaid_account_may_go_negative(session, shop):
     reseller_account = session.get(Account, shop.callshop.account.parent_id)
     assert reseller_account.prepaid is False
-    reseller_account.balance = Decimal("-100")
+    reseller_account.balance = Decimal(-100)
     session.commit()
 
 
@@ -240,8 +240,8 @@ def test_concurrent_balance_writers_do_not_both_win(any_engine, shop):
         account = first.get(Account, shop.callshop.account_id)
         first.commit()  # the balance is now held in memory, outside any transaction
         with sessions() as second:
-            second.get(Account, shop.callshop.account_id).balance = Decimal("30")
+            second.get(Account, shop.callshop.account_id).balance = Decimal(30)
             second.commit()
-        account.balance = Decimal("20")
+        account.balance = Decimal(20)
         with pytest.raises(StaleDataError):
             first.commit()

@@ -162,4 +162,4 @@ class FirstRunDialog(QDialog):
         self.error.show()
 
 
-__all__ = ["FirstRunDialog", "LANGUAGES", "Qt"]
+__all__ = ["LANGUAGES", "FirstRunDialog", "Qt"]
