@@ -494,7 +494,7 @@ CUTS = 50
 async def test_the_carrier_gets_its_bye_on_every_server_cut(
         kamailio: Kamailio, billing_sessions: sessionmaker[Session], app_server: StartApp,
         sipp: SippFactory) -> None:
-    """Must-show (7): 50 calls (10 at a time), each cut by the server (the hang-up
+    """Must-show (7): 50 calls (5 at a time), each cut by the server (the hang-up
     of a cashier: CallService → tracker → KamailioBridge → evapi) 50 ms after the desk
     sees it answered: the carrier leg gets its BYE every time, and so does the cabin's."""
     shop, token = make_world(billing_sessions, balance="50.00")
@@ -515,12 +515,13 @@ async def test_the_carrier_gets_its_bye_on_every_server_cut(
 
     desk.listeners.append(on_message)
     await register(sipp, cabin)
-    carrier = await sipp.carrier("carrier_answer", calls=CUTS, timeout_s=30).async_start()
-    # 20 new calls a second, 10 up at once: what is proven is the BYE on every cut,
-    # so call setup is kept well inside Kamailio's 1.5 s authorisation timer even on a
-    # loaded 2-core machine.
-    caller = cabin_sipp(sipp, "cabin_call_until_bye", cabin, calls=CUTS, timeout_s=30,
-                        extra=["-l", "10", "-r", "20"])
+    carrier = await sipp.carrier("carrier_answer", calls=CUTS, timeout_s=40).async_start()
+    # 5 new calls a second, 5 up at once: what is proven is the BYE on every cut, so
+    # call setup is kept inside the authorisation timer (1 s here) even while a
+    # freshly started server is cold — a burst of ten at once could exceed it (the
+    # writer-thread latency the server benchmark measures).
+    caller = cabin_sipp(sipp, "cabin_call_until_bye", cabin, calls=CUTS, timeout_s=40,
+                        extra=["-l", "5", "-r", "5"])
     cabin_result = await caller.async_run()
     carrier_result = await carrier.async_result()
     assert all(await asyncio.gather(*cuts))
