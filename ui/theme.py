@@ -23,7 +23,7 @@ from PySide6.QtGui import (
     QPixmap,
     QPolygonF,
 )
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QWidget
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 QSS = RESOURCES / "theme" / "cashdesk.qss"
@@ -58,6 +58,25 @@ CALL_COLOURS = {
     "failed": QColor("#9e9e9e"),
     "cut": QColor("#c62828"),
 }
+
+
+def error_label(parent: QWidget) -> QLabel:
+    """The red line a screen shows its refusals in (styled by the "Error" rule of the
+    theme), hidden until there is something to say."""
+    label = QLabel(parent)
+    label.setObjectName("Error")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def busy_bar(parent: QWidget, *, visible: bool = False) -> QProgressBar:
+    """An indeterminate bar shown while a screen waits for the server."""
+    bar = QProgressBar(parent)
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    bar.setVisible(visible)
+    return bar
 
 
 def load_fonts() -> str:

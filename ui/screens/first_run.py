@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -82,15 +81,9 @@ class FirstRunDialog(QDialog):
             label.setObjectName("FieldLabel")
             form.addRow(label, field)
         layout.addWidget(card)
-        self.error = QLabel(self)
-        self.error.setObjectName("Error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = theme.error_label(self)
         layout.addWidget(self.error)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
+        self.progress = theme.busy_bar(self)
         layout.addWidget(self.progress)
         buttons = QHBoxLayout()
         self.cancel = QPushButton(self)

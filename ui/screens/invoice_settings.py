@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -322,15 +321,9 @@ class InvoiceSettingsDialog(QDialog):
             signal.connect(self._update_preview)
 
         # state and buttons
-        self.error = QLabel(self)
-        self.error.setObjectName("Error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = theme.error_label(self)
         layout.addWidget(self.error)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
+        self.progress = theme.busy_bar(self)
         layout.addWidget(self.progress)
         buttons = QHBoxLayout()
         self.status = QLabel(self)

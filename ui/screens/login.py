@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -120,14 +119,9 @@ class LoginDialog(QDialog):
         self.status.setObjectName("Info")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        self.error = QLabel(self)
-        self.error.setObjectName("Error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = theme.error_label(self)
         layout.addWidget(self.error)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
+        self.progress = theme.busy_bar(self, visible=True)
         layout.addWidget(self.progress)
 
         buttons = QHBoxLayout()

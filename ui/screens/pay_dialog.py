@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -181,15 +180,9 @@ class PayDialog(QDialog):
         self.invoice_check.setChecked(invoice)
         layout.addWidget(self.invoice_check)
 
-        self.error = QLabel(self)
-        self.error.setObjectName("Error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = theme.error_label(self)
         layout.addWidget(self.error)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
+        self.progress = theme.busy_bar(self)
         layout.addWidget(self.progress)
 
         buttons = QHBoxLayout()
