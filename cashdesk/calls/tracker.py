@@ -29,8 +29,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import LIVE_STATES, CallState, can_move
@@ -43,9 +45,9 @@ from cashdesk.calls.authorisation import (
 )
 from cashdesk.calls.changes import BalanceUpdated, CallSnapshot, CallUpdated, Change, SessionUpdated
 from cashdesk.clock import Clock
-from cashdesk.ledger.accounts import charge_call
+from cashdesk.ledger.accounts import debit_call
 from cashdesk.ledger.errors import InsufficientCredit
-from cashdesk.ledger.sessions import attach_call, calls_due, session_calls
+from cashdesk.ledger.sessions import attach_call, join_open_session, session_figures
 from cashdesk.money import Money, from_sub_units
 from cashdesk.pbx.bridge import (
     Authorisation,
@@ -71,7 +73,7 @@ from cashdesk.prepaid.guard import BudgetKind, GuardCut, PrepaidGuard
 from cashdesk.prepaid.timeline import epoch_ms, from_epoch_ms
 from cashdesk.rating.pricing import charge
 from cashdesk.rating.rater import Rater
-from cashdesk.store.models import Account, Cabin, CabinSession, Call, Callshop
+from cashdesk.store.models import Account, Call, Callshop
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +100,10 @@ class _Live:
     call_id: int
     rated: RatedCall
     state: CallState
+    #: The call as last committed and announced: every move is written with one
+    #: UPDATE of the columns it changes and announced without reading the call back.
+    snapshot: CallSnapshot
     answered_ms: int | None = None
-    #: The call as last committed and announced, so a purely informational move
-    #: (ringing) is written with one UPDATE and announced without reading it back.
-    snapshot: CallSnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -384,12 +386,11 @@ class CallTracker:
                 outbox.commands.append(Cut(key, CutReason.REFUSED))
                 return
         assert isinstance(rated, RatedCall)
-        call = _new_call(rated, key, CallState.DIALING, at)
-        db.add(call)
-        db.flush()
-        snapshot = CallSnapshot.of(call, rated.currency)
-        self._live[key] = _Live(call.id, rated, CallState.DIALING, snapshot=snapshot)
-        outbox.changes.append(CallUpdated(call.callshop_id, snapshot))
+        values = _new_call_values(rated, key, CallState.DIALING, at)
+        call_id = db.connection().execute(_INSERT_CALL, values).inserted_primary_key[0]
+        snapshot = _new_snapshot(call_id, values, rated.currency)
+        self._live[key] = _Live(call_id, rated, CallState.DIALING, snapshot)
+        outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
         # Events that overtook this one, in the order the call lives them.
         for _, early in sorted(self._orphans.pop(key, []), key=lambda item: _ORDER[item[1].kind]):
             self._apply(db, outbox, early)
@@ -398,23 +399,8 @@ class CallTracker:
                  event: CallRinging) -> None:
         if not can_move(live.state, CallState.RINGING):
             return
-        if live.snapshot is not None:
-            # One UPDATE, no read: everything else about the call is in memory. The
-            # ORM's own copy, if this transaction loaded it, is updated too.
-            ringing_at = event.at or self._clock.now()
-            db.execute(update(Call).where(Call.id == live.call_id)
-                       .values(state=CallState.RINGING, ringing_at=ringing_at)
-                       .execution_options(synchronize_session="evaluate"))
-            live.state = CallState.RINGING
-            live.snapshot = replace(live.snapshot, state=CallState.RINGING,
-                                    ringing_at=ringing_at)
-            outbox.changes.append(CallUpdated(live.snapshot.callshop_id, live.snapshot))
-            return
-        call = _load_call(db, live.call_id)
-        call.state = live.state = CallState.RINGING
-        call.ringing_at = event.at or self._clock.now()
-        outbox.changes.append(CallUpdated(call.callshop_id,
-                                          CallSnapshot.of(call, live.rated.currency)))
+        self._update(db, outbox, live, state=CallState.RINGING,
+                     ringing_at=event.at or self._clock.now())
 
     def _answered(self, db: Session, outbox: _Outbox, live: _Live, key: str,
                   event: CallAnswered) -> None:
@@ -432,16 +418,17 @@ class CallTracker:
                         settled=True)
             outbox.commands.append(Cut(key, refused.reason))
             return
-        call = _load_call(db, live.call_id)
+        # The call joins its cabin's open session as it is answered.
+        session_id = live.snapshot.session_id
+        if session_id is None:
+            session_id = join_open_session(db, self._clock, live.snapshot.cabin_id,
+                                           training=live.snapshot.training)
+        live.answered_ms = at_ms
         # Whole milliseconds, as the guard counts: durations recomputed from the CDR's
         # timestamps are then exactly the ones billed.
-        call.answered_at = from_epoch_ms(at_ms)
-        live.answered_ms = at_ms
-        call.state = live.state = CallState.ANSWERED
-        cabin_session = attach_call(db, self._clock, call)
-        outbox.sessions[cabin_session.id] = live.rated.currency
-        live.snapshot = CallSnapshot.of(call, live.rated.currency)
-        outbox.changes.append(CallUpdated(call.callshop_id, live.snapshot))
+        self._update(db, outbox, live, state=CallState.ANSWERED,
+                     answered_at=from_epoch_ms(at_ms), session_id=session_id)
+        outbox.sessions[session_id] = live.rated.currency
         early = self._early_ends.pop(key, None)
         if early is not None:
             self._ended(db, outbox, live, key, early[1])
@@ -475,47 +462,67 @@ class CallTracker:
                settled: bool = False) -> None:
         """Finish a call: bill it if it was answered (up to `end_ms`, or its deadline
         if that came first), charge the ledger, and forget it."""
-        call = _load_call(db, live.call_id)
         rated = live.rated
+        values: dict[str, object] = {}
+        cost = provider_cost = Decimal(0)
         if live.answered_ms is not None and state is not CallState.FAILED:
             if not settled:
                 end_ms = self.guard.finish(key, end_ms)
             end_ms = max(end_ms, live.answered_ms)
             duration = end_ms - live.answered_ms
             sell = charge(rated.sell, duration, rated.currency)
-            call.billed_seconds = sell.billed_seconds
-            call.price = sell.amount.amount
-            call.cost = charge(rated.buy, duration, rated.currency).amount.amount
-            call.provider_cost = (charge(rated.provider, duration, rated.currency).amount.amount
-                                  if rated.provider is not None else call.provider_cost)
+            cost = charge(rated.buy, duration, rated.currency).amount.amount
+            values.update(billed_seconds=sell.billed_seconds, price=sell.amount.amount, cost=cost)
+            if rated.provider is not None:
+                provider_cost = charge(rated.provider, duration, rated.currency).amount.amount
+                values["provider_cost"] = provider_cost
         else:
             self.guard.release(key)
-        call.state = state
-        call.ended_at = from_epoch_ms(end_ms)
-        call.hangup_reason = reason[:120]
         if sip_code is not None:
-            call.sip_code = sip_code
-        db.flush()
-        if call.answered_at is not None:
-            outbox.sessions[attach_call(db, self._clock, call).id] = rated.currency
-            self._charge(db, outbox, call, rated)
+            values["sip_code"] = sip_code
+        answered = live.snapshot.answered_at is not None
+        if answered and live.snapshot.session_id is None:
+            values["session_id"] = join_open_session(db, self._clock, live.snapshot.cabin_id,
+                                                     training=live.snapshot.training)
+        snapshot = self._update(db, outbox, live, state=state, ended_at=from_epoch_ms(end_ms),
+                                hangup_reason=reason[:120], **values)
+        if answered:
+            assert snapshot.session_id is not None
+            outbox.sessions[snapshot.session_id] = rated.currency
+            if not snapshot.training:
+                self._charge(db, outbox, snapshot, cost, provider_cost)
         del self._live[key]
         self._early_ends.pop(key, None)
         self._remember(self._finished, key, state)
-        outbox.changes.append(CallUpdated(call.callshop_id, CallSnapshot.of(call, rated.currency)))
 
-    def _charge(self, db: Session, outbox: _Outbox, call: Call, rated: RatedCall) -> None:
+    def _update(self, db: Session, outbox: _Outbox, live: _Live, **values: Any) -> CallSnapshot:
+        """Write a move of a live call (one UPDATE of the columns given, no read: the
+        rest of the call is in memory) and announce the call as it now stands."""
+        db.connection().execute(_UPDATE_CALL, {"call": live.call_id, **values})
+        money = {name: Money(values[name], live.rated.currency)
+                 for name in ("price",) if name in values}
+        kept = {name: value for name, value in values.items()
+                if name in _SNAPSHOT_FIELDS and name not in money}
+        snapshot = live.snapshot = replace(live.snapshot, **kept, **money)
+        if "state" in values:
+            live.state = values["state"]
+        outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
+        return snapshot
+
+    def _charge(self, db: Session, outbox: _Outbox, call: CallSnapshot, cost: Decimal,
+                provider_cost: Decimal) -> None:
         try:
-            # A savepoint: a refusal must not undo the CDR itself.
-            with db.begin_nested():
-                entries = charge_call(db, self._clock, call)
+            # Checked before anything is written: a refusal leaves the CDR in place.
+            accounts = debit_call(db, self._clock, call_id=call.id,
+                                  callshop_id=call.callshop_id, cost=cost,
+                                  provider_cost=provider_cost)
         except InsufficientCredit as exc:
             # The guard cuts before any level runs dry, so this means the guard and the
             # stored balance disagree; the call stays recorded (uncharged) and visible.
             log.error("call %s could not be charged: %s", call.pbx_call_id, exc)
             return
-        outbox.accounts.update(entry.account_id for entry in entries)
-        outbox.charged.update(entry.account_id for entry in entries)
+        outbox.accounts.update(accounts)
+        outbox.charged.update(accounts)
 
     def _fire_due(self, db: Session, outbox: _Outbox) -> None:
         due = self.guard.due(self._now_ms())
@@ -566,7 +573,8 @@ class CallTracker:
         answered_ms = epoch_ms(call.answered_at) if call.answered_at is not None else None
         self.guard.recover(call.pbx_call_id, rated.draws, answered_ms=answered_ms,
                            max_call_ms=rated.max_call_ms)
-        self._live[call.pbx_call_id] = _Live(call.id, rated, call.state, answered_ms)
+        self._live[call.pbx_call_id] = _Live(call.id, rated, call.state,
+                                             CallSnapshot.of(call, rated.currency), answered_ms)
 
     def _adopt(self, db: Session, outbox: _Outbox, seen: LiveCall) -> bool:
         rated = rate_call(db, self._rater, seen.sip_username, seen.dialed_number)
@@ -575,8 +583,8 @@ class CallTracker:
                         rated.detail)
             return False
         state = CallState.ANSWERED if seen.answered_at is not None else CallState.DIALING
-        call = _new_call(rated, seen.pbx_call_id, state,
-                         seen.started_at or seen.answered_at or self._clock.now())
+        call = Call(**_new_call_values(rated, seen.pbx_call_id, state,
+                                       seen.started_at or seen.answered_at or self._clock.now()))
         answered_ms = epoch_ms(seen.answered_at) if seen.answered_at is not None else None
         if answered_ms is not None:
             call.answered_at = from_epoch_ms(answered_ms)
@@ -587,8 +595,9 @@ class CallTracker:
         self._set_budgets(rated.budgets)
         self.guard.recover(seen.pbx_call_id, rated.draws, answered_ms=answered_ms,
                            max_call_ms=rated.max_call_ms)
-        self._live[seen.pbx_call_id] = _Live(call.id, rated, state, answered_ms)
-        outbox.changes.append(CallUpdated(call.callshop_id, CallSnapshot.of(call, rated.currency)))
+        snapshot = CallSnapshot.of(call, rated.currency)
+        self._live[seen.pbx_call_id] = _Live(call.id, rated, state, snapshot, answered_ms)
+        outbox.changes.append(CallUpdated(call.callshop_id, snapshot))
         return True
 
     def _record_refusal(self, db: Session, outbox: _Outbox, key: str, refusal: Refusal,
@@ -629,14 +638,15 @@ class CallTracker:
 
     def _describe(self, db: Session, outbox: _Outbox) -> None:
         # Sessions and balances as they stand at the end of the transaction.
-        for session_id, currency in sorted(outbox.sessions.items()):
-            cabin_session = db.get_one(CabinSession, session_id)
-            calls = session_calls(db, cabin_session)
-            outbox.changes.append(SessionUpdated(
-                callshop_id=cabin_session.callshop_id, session_id=cabin_session.id,
-                cabin_id=cabin_session.cabin_id, training=cabin_session.training,
-                opened_at=cabin_session.opened_at, total_due=calls_due(calls, currency),
-                calls=len(calls), live_calls=sum(1 for c in calls if c.state.is_live)))
+        if outbox.sessions:
+            for figures in session_figures(db, outbox.sessions):
+                outbox.changes.append(SessionUpdated(
+                    callshop_id=figures.callshop_id, session_id=figures.id,
+                    cabin_id=figures.cabin_id, training=figures.training,
+                    opened_at=figures.opened_at,
+                    total_due=Money.from_sub_units(figures.due_sub_units,
+                                                   outbox.sessions[figures.id]),
+                    calls=figures.calls, live_calls=figures.live_calls))
         if not outbox.accounts:
             return
         # Every account's balance and owning shop (None: a reseller's) in one statement.
@@ -698,30 +708,47 @@ class CallTracker:
         return epoch_ms(self._clock.now())
 
 
-def _load_call(db: Session, call_id: int) -> Call:
-    """The call, with its cabin and its session (if any) in the same statement: what
-    `attach_call` then reads is found in the session without another round trip."""
-    row = db.execute(select(Call, Cabin, CabinSession)
-                     .join(Cabin, Cabin.id == Call.cabin_id)
-                     .outerjoin(CabinSession, CabinSession.id == Call.session_id)
-                     .where(Call.id == call_id)).one()
-    return row[0]
+# A call's row, written without ORM objects: the tracker keeps each live call's state in
+# memory (`_Live.snapshot`), so a move is one INSERT or UPDATE and nothing is read back.
+_INSERT_CALL = insert(Call.__table__)
+_UPDATE_CALL = update(Call.__table__).where(Call.__table__.c.id == bindparam("call"))
+_SNAPSHOT_FIELDS = frozenset(CallSnapshot.__dataclass_fields__)
 
 
-def _new_call(rated: RatedCall, pbx_call_id: str, state: CallState, at: datetime) -> Call:
+def _new_call_values(rated: RatedCall, pbx_call_id: str, state: CallState,
+                     at: datetime) -> dict[str, Any]:
     sell, buy = rated.sell, rated.buy
-    return Call(callshop_id=rated.callshop_id, cabin_id=rated.cabin_id,
-                pbx_call_id=pbx_call_id, dialed_number=rated.dialed_number[:64],
-                number=rated.number, destination=sell.destination[:120], state=state,
-                sell_prefix=sell.prefix, price_per_minute=sell.price_per_minute,
-                connection_fee=sell.connection_fee, initial_increment=sell.initial_increment,
-                subsequent_increment=sell.subsequent_increment,
-                grace_seconds=sell.grace_seconds, buy_prefix=buy.prefix,
-                buy_price_per_minute=buy.price_per_minute,
-                buy_connection_fee=buy.connection_fee,
-                buy_initial_increment=buy.initial_increment,
-                buy_subsequent_increment=buy.subsequent_increment,
-                buy_grace_seconds=buy.grace_seconds, started_at=at, training=rated.training)
+    return {"callshop_id": rated.callshop_id, "cabin_id": rated.cabin_id,
+            "pbx_call_id": pbx_call_id, "dialed_number": rated.dialed_number[:64],
+            "number": rated.number, "destination": sell.destination[:120], "state": state,
+            "sell_prefix": sell.prefix, "price_per_minute": sell.price_per_minute,
+            "connection_fee": sell.connection_fee,
+            "initial_increment": sell.initial_increment,
+            "subsequent_increment": sell.subsequent_increment,
+            "grace_seconds": sell.grace_seconds, "buy_prefix": buy.prefix,
+            "buy_price_per_minute": buy.price_per_minute,
+            "buy_connection_fee": buy.connection_fee,
+            "buy_initial_increment": buy.initial_increment,
+            "buy_subsequent_increment": buy.subsequent_increment,
+            "buy_grace_seconds": buy.grace_seconds, "started_at": at,
+            "training": rated.training}
+
+
+def _new_snapshot(call_id: int, values: dict[str, Any], currency: str) -> CallSnapshot:
+    """The snapshot of a call just inserted with `values` (the rest: column defaults)."""
+    return CallSnapshot(
+        id=call_id, callshop_id=values["callshop_id"], cabin_id=values["cabin_id"],
+        session_id=None, pbx_call_id=values["pbx_call_id"],
+        dialed_number=values["dialed_number"], number=values["number"],
+        destination=values["destination"], sell_prefix=values["sell_prefix"],
+        state=values["state"], started_at=values["started_at"], ringing_at=None,
+        answered_at=None, ended_at=None, billed_seconds=0, price=Money.zero(currency),
+        price_per_minute=Money(values["price_per_minute"], currency),
+        connection_fee=Money(values["connection_fee"], currency),
+        initial_increment=values["initial_increment"],
+        subsequent_increment=values["subsequent_increment"],
+        grace_seconds=values["grace_seconds"], hangup_reason="", sip_code=None,
+        training=values["training"])
 
 
 def _refusal_detail(refusal: RefusalReason, budget: tuple[BudgetKind, int] | None) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from cashdesk.clock import Clock
 from cashdesk.ledger.errors import (
@@ -115,42 +116,70 @@ def charge_call(session: Session, clock: Clock, call: Call) -> list[AccountEntry
                               f"it is charged once it has ended")
     if call.training or call.answered_at is None:
         return []
+    session.flush()
+    debited = debit_call(session, clock, call_id=call.id, callshop_id=call.callshop_id,
+                         cost=call.cost, provider_cost=call.provider_cost)
+    # The balances moved under any Account this session holds: read them again on use.
+    for account_id in debited:
+        held = session.identity_map.get(identity_key(Account, account_id))
+        if held is not None:
+            session.expire(held)
+    return list(session.scalars(select(AccountEntry).where(AccountEntry.call_id == call.id)
+                                .order_by(AccountEntry.id)))
 
-    shop_account_id = session.scalar(select(Callshop.account_id)
-                                     .where(Callshop.id == call.callshop_id))
+
+# `debit_call`'s statements, built once: it runs for every call the tracker closes.
+_SHOP_ACCOUNT = select(Callshop.account_id).where(Callshop.id == bindparam("shop"))
+_LOCKED_ACCOUNT = (select(Account.id, Account.balance, Account.currency, Account.prepaid,
+                          Account.parent_id)
+                   .where(Account.id == bindparam("account")).with_for_update())
+_CHARGED = (select(AccountEntry.account_id).where(AccountEntry.call_id == bindparam("call"))
+            .order_by(AccountEntry.id))
+_SET_BALANCE = (update(Account.__table__)
+                .where(Account.__table__.c.id == bindparam("account"))
+                .values(balance=bindparam("balance"),
+                        version=Account.__table__.c.version + 1))
+_ADD_ENTRY = insert(AccountEntry.__table__)
+
+
+def debit_call(session: Session, clock: Clock, *, call_id: int, callshop_id: int,
+               cost: Decimal, provider_cost: Decimal) -> list[int]:
+    """The debit of `charge_call` for a call the caller knows is finished, answered and
+    not training, in plain statements (the call tracker runs it for every call, holding
+    no ORM objects): the same locks, checks and entries. Returns the accounts debited,
+    the shop's first; a call charged before returns the accounts it was charged to."""
+    db = session.connection()
+    shop_account_id = db.scalar(_SHOP_ACCOUNT, {"shop": callshop_id})
     if shop_account_id is None:
-        raise LedgerError(f"call {call.id} belongs to no known callshop")
+        raise LedgerError(f"call {call_id} belongs to no known callshop")
     # Child before parent, always: two shops of one reseller then lock in the same order.
-    shop_account = lock_account(session, shop_account_id)
-    existing = session.scalars(select(AccountEntry).where(AccountEntry.call_id == call.id)
-                               .order_by(AccountEntry.id)).all()
+    shop_account = db.execute(_LOCKED_ACCOUNT, {"account": shop_account_id}).one()
+    existing = db.scalars(_CHARGED, {"call": call_id}).all()
     if existing:
         return list(existing)
 
-    debits: list[tuple[Account, Decimal]] = [(shop_account, call.cost)]
+    debits = [(shop_account, cost)]
     if shop_account.parent_id is not None:
-        parent = lock_account(session, shop_account.parent_id)
+        parent = db.execute(_LOCKED_ACCOUNT, {"account": shop_account.parent_id}).one()
         if parent.prepaid:
-            debits.append((parent, call.provider_cost))
+            debits.append((parent, provider_cost))
     # Check every level before touching any, so a refusal leaves nothing half-charged.
     for account, amount in debits:
         if account.prepaid and account.balance < amount:
             raise InsufficientCredit(
                 f"account {account.id} cannot pay {Money(amount, account.currency).format()} "
-                f"for call {call.id}: its balance is "
+                f"for call {call_id}: its balance is "
                 f"{Money(account.balance, account.currency).format()}",
                 account_id=account.id)
 
     now = clock.now()
-    entries = []
     for account, amount in debits:
-        account.balance = account.balance - amount
-        entry = AccountEntry(account_id=account.id, kind=EntryKind.CALL, amount=-amount,
-                             balance_after=account.balance, call_id=call.id, created_at=now)
-        session.add(entry)
-        entries.append(entry)
-    session.flush()
-    return entries
+        after = account.balance - amount
+        db.execute(_SET_BALANCE, {"account": account.id, "balance": after})
+        db.execute(_ADD_ENTRY, {"account_id": account.id, "kind": EntryKind.CALL,
+                                "amount": -amount, "balance_after": after,
+                                "call_id": call_id, "created_at": now})
+    return [account.id for account, _ in debits]
 
 
 def lock_account(session: Session, account_id: int) -> Account:

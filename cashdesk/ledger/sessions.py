@@ -8,11 +8,14 @@ here lock that row, so a call never joins a session that a payment is closing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, bindparam, case, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cashdesk.call_state import LIVE_STATES
 from cashdesk.clock import Clock
 from cashdesk.ledger.errors import LedgerError, TrainingMismatch
 from cashdesk.money import Money
@@ -53,15 +56,73 @@ def attach_call(session: Session, clock: Clock, call: Call) -> CabinSession:
     cabin = session.get_one(Cabin, call.cabin_id)
     if cabin.callshop_id != call.callshop_id:
         raise LedgerError(f"call {call.id} and cabin {cabin.name!r} belong to different shops")
-    cabin_session = open_session_for(session, clock, cabin, training=call.training)
-    if cabin_session.training != call.training:
-        what = "a training call" if call.training else "a real call"
-        which = "a training session" if cabin_session.training else "a customer's session"
-        raise TrainingMismatch(f"{what} cannot join {which} in cabin {cabin.name!r}; "
-                               f"pay or close the cabin's session first")
-    call.session_id = cabin_session.id
+    call.session_id = join_open_session(session, clock, cabin.id, training=call.training)
     session.flush()
-    return cabin_session
+    return session.get_one(CabinSession, call.session_id)
+
+
+_OPEN_SESSION = (select(CabinSession.id, CabinSession.training)
+                 .where(CabinSession.cabin_id == bindparam("cabin"),
+                        CabinSession.closed_at.is_(None))
+                 .with_for_update())
+
+
+def join_open_session(session: Session, clock: Clock, cabin_id: int, *,
+                      training: bool) -> int:
+    """The id of the cabin's open session, locked, for a call that is (or is not) a
+    training call; a new session if none is open. `attach_call` without ORM objects,
+    for the call tracker, which then writes the call's `session_id` itself."""
+    row = session.connection().execute(_OPEN_SESSION, {"cabin": cabin_id}).first()
+    if row is None:
+        opened = open_session_for(session, clock, session.get_one(Cabin, cabin_id),
+                                  training=training)
+        session_id, session_training = opened.id, opened.training
+    else:
+        session_id, session_training = row
+    if session_training != training:
+        name = session.get_one(Cabin, cabin_id).name
+        what = "a training call" if training else "a real call"
+        which = "a training session" if session_training else "a customer's session"
+        raise TrainingMismatch(f"{what} cannot join {which} in cabin {name!r}; "
+                               f"pay or close the cabin's session first")
+    return session_id
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFigures:
+    """A session and the figures a desk shows for it, as stored now."""
+
+    id: int
+    callshop_id: int
+    cabin_id: int
+    training: bool
+    opened_at: datetime
+    due_sub_units: int   # the answered calls' prices (see `calls_due`)
+    calls: int
+    live_calls: int
+
+
+_FIGURES = (select(CabinSession.id, CabinSession.callshop_id, CabinSession.cabin_id,
+                   CabinSession.training, CabinSession.opened_at,
+                   # Sub-units as stored (BIGINT): the sum is exact on both databases.
+                   func.coalesce(func.sum(case((Call.answered_at.is_not(None),
+                                                type_coerce(Call.price, BigInteger)),
+                                               else_=0)), 0).label("due"),
+                   func.count(Call.id).label("calls"),
+                   func.coalesce(func.sum(case((Call.state.in_(sorted(LIVE_STATES)), 1),
+                                               else_=0)), 0).label("live"))
+            .outerjoin(Call, Call.session_id == CabinSession.id)
+            .where(CabinSession.id.in_(bindparam("ids", expanding=True)))
+            .group_by(CabinSession.id, CabinSession.callshop_id, CabinSession.cabin_id,
+                      CabinSession.training, CabinSession.opened_at)
+            .order_by(CabinSession.id))
+
+
+def session_figures(session: Session, session_ids: Iterable[int]) -> list[SessionFigures]:
+    """Each session's total due and call counts in one statement, by id."""
+    rows = session.connection().execute(_FIGURES, {"ids": sorted(set(session_ids))})
+    return [SessionFigures(row.id, row.callshop_id, row.cabin_id, row.training, row.opened_at,
+                           int(row.due), int(row.calls), int(row.live)) for row in rows]
 
 
 def session_calls(session: Session, cabin_session: CabinSession) -> list[Call]:
