@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from cashdesk.ledger.sessions import session_due
@@ -26,10 +27,6 @@ from cashdesk.rating.numbers import InvalidNumber
 from cashdesk.rating.pricing import RateTerms
 from cashdesk.rating.rater import Rater
 from cashdesk.store.models import Account, Cabin, CabinSession, Call, Callshop, Reseller
-
-#: The shop account's parent, in `rate_call`'s one statement (made once: a new alias
-#: per call would miss SQLAlchemy's statement cache).
-_PARENT = aliased(Account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,49 +69,106 @@ class Refusal:
     number: str = ""
 
 
+class _CabinRef(NamedTuple):
+    """What the rater needs of a cabin (`rating.rater.CabinLike`)."""
+
+    id: int
+    callshop_id: int
+    tariff_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a call is made from: its cabin, the cabin's shop and reseller, and the
+    shop's account and that account's parent, as stored now (one row)."""
+
+    cabin: _CabinRef
+    cabin_name: str
+    cabin_enabled: bool
+    cabin_max_session_amount: Decimal | None
+    cabin_deposit: Decimal | None
+    cabin_max_call_seconds: int | None
+    shop_name: str
+    shop_active: bool
+    currency: str
+    training: bool
+    blocked_prefixes: str | None
+    buy_tariff_id: int | None
+    shop_max_session_amount: Decimal | None
+    shop_max_call_seconds: int | None
+    reseller_name: str
+    provider_tariff_id: int | None
+    account_id: int
+    account_prepaid: bool
+    account_balance: Decimal
+    account_currency: str
+    parent_id: int | None
+    parent_prepaid: bool | None
+    parent_balance: Decimal | None
+    parent_currency: str | None
+
+
+_PARENT = aliased(Account)
+# Plain columns, not ORM objects: this runs for every call a PBX asks about.
+_PLACE = (select(Cabin.id, Cabin.callshop_id, Cabin.tariff_id, Cabin.name, Cabin.enabled,
+                 Cabin.max_session_amount, Cabin.deposit, Cabin.max_call_seconds,
+                 Callshop.name, Callshop.active, Callshop.currency, Callshop.training,
+                 Callshop.blocked_prefixes, Callshop.buy_tariff_id,
+                 Callshop.max_session_amount, Callshop.max_call_seconds,
+                 Reseller.name, Reseller.provider_tariff_id,
+                 Account.id, Account.prepaid, Account.balance, Account.currency,
+                 _PARENT.id, _PARENT.prepaid, _PARENT.balance, _PARENT.currency)
+          .join(Callshop, Callshop.id == Cabin.callshop_id)
+          .join(Reseller, Reseller.id == Callshop.reseller_id)
+          .join(Account, Account.id == Callshop.account_id)
+          .outerjoin(_PARENT, _PARENT.id == Account.parent_id))
+_PLACE_BY_SIP = _PLACE.where(Cabin.sip_username == bindparam("sip"))
+_PLACE_BY_CABIN = _PLACE.where(Cabin.id == bindparam("cabin"))
+_OPEN_SESSION = select(CabinSession.id).where(CabinSession.cabin_id == bindparam("cabin"),
+                                              CabinSession.closed_at.is_(None))
+
+
+def _place(db: Session, statement: Select[Any], params: dict[str, Any]) -> _Place | None:
+    row = db.connection().execute(statement, params).first()
+    if row is None:
+        return None
+    return _Place(_CabinRef(row[0], row[1], row[2]), *row[3:])
+
+
 def rate_call(db: Session, rater: Rater, sip_username: str,
               dialed_number: str) -> RatedCall | Refusal:
     """Everything about a call from the cabin `sip_username` to `dialed_number`, or
     why it may not be routed (see the module doc)."""
-    # One statement for the cabin, its shop, the shop's reseller and account and that
-    # account's parent: the `get_one`s below then find them in the session (a fresh
-    # one per transaction, so as fresh as reading them one by one).
-    parent = _PARENT
-    row = db.execute(select(Cabin, Callshop, Reseller, Account, parent)
-                     .join(Callshop, Callshop.id == Cabin.callshop_id)
-                     .join(Reseller, Reseller.id == Callshop.reseller_id)
-                     .join(Account, Account.id == Callshop.account_id)
-                     .outerjoin(parent, parent.id == Account.parent_id)
-                     .where(Cabin.sip_username == sip_username)).first()
-    if row is None:
+    place = _place(db, _PLACE_BY_SIP, {"sip": sip_username})
+    if place is None:
         return Refusal(RefusalReason.CABIN_UNKNOWN, f"no cabin has SIP username {sip_username!r}")
-    cabin, shop = row[0], row[1]
+    cabin = place.cabin
     number = ""
 
     def refuse(reason: RefusalReason, detail: str) -> Refusal:
-        return Refusal(reason, detail, cabin.id, shop.id, number)
+        return Refusal(reason, detail, cabin.id, cabin.callshop_id, number)
 
-    if not shop.active:
-        return refuse(RefusalReason.SHOP_INACTIVE, f"callshop {shop.name!r} is suspended")
-    if not cabin.enabled:
-        return refuse(RefusalReason.CABIN_DISABLED, f"cabin {cabin.name!r} is disabled")
+    if not place.shop_active:
+        return refuse(RefusalReason.SHOP_INACTIVE, f"callshop {place.shop_name!r} is suspended")
+    if not place.cabin_enabled:
+        return refuse(RefusalReason.CABIN_DISABLED, f"cabin {place.cabin_name!r} is disabled")
     try:
-        number = rater.number_plan(shop.id).normalise(dialed_number)
+        number = rater.number_plan(cabin.callshop_id).normalise(dialed_number)
     except InvalidNumber as exc:
         return refuse(RefusalReason.INVALID_NUMBER, str(exc))
-    blocked = next((p for p in _comma_list(shop.blocked_prefixes) if number.startswith(p)), None)
+    blocked = next((p for p in _comma_list(place.blocked_prefixes) if number.startswith(p)),
+                   None)
     if blocked is not None:
         return refuse(RefusalReason.BLOCKED_DESTINATION,
                       f"calls to {blocked}… are blocked in this shop")
     sell = rater.rate_sell(cabin, number)
     if sell is None:
         return refuse(RefusalReason.NO_RATE, f"no sell rate for {number}")
-    buy = rater.rate_buy(shop, number)
+    buy = rater.rate_tariff(place.buy_tariff_id, number)
     if buy is None:
         return refuse(RefusalReason.NO_RATE, f"no buy rate for {number}")
-    reseller = db.get_one(Reseller, shop.reseller_id)
-    provider = rater.rate_provider(reseller, number)
-    rated = _rated(db, shop, cabin, reseller, dialed_number, number, sell, buy, provider)
+    provider = rater.rate_tariff(place.provider_tariff_id, number)
+    rated = _rated(db, place, dialed_number, number, sell, buy, provider)
     if isinstance(rated, Refusal):
         return refuse(rated.reason, rated.detail)
     return rated
@@ -125,40 +179,31 @@ def rate_stored_call(db: Session, rater: Rater, call: Call) -> RatedCall:
     a restart): its frozen sell and buy rates, the provider rate looked up again (the
     CDR keeps only the provider cost). Fraud rules are not applied again: the call is
     up, and stopping it is the guard's and reconciliation's business."""
-    shop = db.get_one(Callshop, call.callshop_id)
-    cabin = db.get_one(Cabin, call.cabin_id)
-    reseller = db.get_one(Reseller, shop.reseller_id)
+    place = _place(db, _PLACE_BY_CABIN, {"cabin": call.cabin_id})
+    assert place is not None
     sell = RateTerms(call.sell_prefix, call.destination, call.price_per_minute,
                      call.connection_fee, call.initial_increment, call.subsequent_increment,
                      call.grace_seconds)
     buy = RateTerms(call.buy_prefix, call.destination, call.buy_price_per_minute,
                     call.buy_connection_fee, call.buy_initial_increment,
                     call.buy_subsequent_increment, call.buy_grace_seconds)
-    provider = rater.rate_provider(reseller, call.number)
-    rated = _rated(db, shop, cabin, reseller, call.dialed_number, call.number, sell, buy,
-                   provider, strict=False)
+    provider = rater.rate_tariff(place.provider_tariff_id, call.number)
+    rated = _rated(db, place, call.dialed_number, call.number, sell, buy, provider,
+                   strict=False)
     assert not isinstance(rated, Refusal)
     return rated
 
 
-def account_limits(db: Session, account_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """Stored balances (sub-units) and currencies of accounts, read afresh."""
-    rows = db.execute(select(Account.id, Account.balance, Account.currency)
-                      .where(Account.id.in_(account_ids))
-                      .execution_options(populate_existing=True))
-    return {row.id: (to_sub_units(row.balance), row.currency) for row in rows}
-
-
-def session_cap(db: Session, shop: Callshop, cabin: Cabin) -> BudgetSpec | None:
+def _session_cap(db: Session, place: _Place) -> BudgetSpec | None:
     """What the cabin's current customer may still spend at sell prices, when the
     cabin or shop caps a session or the customer left a deposit: the smallest cap minus
     the open session's ended calls. None when nothing caps it."""
     caps: list[tuple[Decimal, CutReason, RefusalReason]] = []
-    for amount in (cabin.max_session_amount, shop.max_session_amount):
+    for amount in (place.cabin_max_session_amount, place.shop_max_session_amount):
         if amount is not None:
             caps.append((amount, CutReason.MAX_SESSION_AMOUNT, RefusalReason.MAX_SESSION_AMOUNT))
-    if cabin.deposit is not None:
-        caps.append((cabin.deposit, CutReason.DEPOSIT_EXHAUSTED,
+    if place.cabin_deposit is not None:
+        caps.append((place.cabin_deposit, CutReason.DEPOSIT_EXHAUSTED,
                      RefusalReason.DEPOSIT_EXHAUSTED))
     if not caps:
         return None
@@ -166,49 +211,49 @@ def session_cap(db: Session, shop: Callshop, cabin: Cabin) -> BudgetSpec | None:
     # customer can do something about it).
     amount, cut_reason, refusal = min(caps, key=lambda cap: (cap[0], cap[1] is not
                                                              CutReason.DEPOSIT_EXHAUSTED))
-    open_session = db.scalar(select(CabinSession).where(CabinSession.cabin_id == cabin.id,
-                                                        CabinSession.closed_at.is_(None)))
-    spent = session_due(db, open_session).amount if open_session is not None else Decimal(0)
-    return BudgetSpec(session_budget(cabin.id), to_sub_units(amount - spent), shop.currency,
-                      cut_reason, refusal)
+    open_session = db.scalar(_OPEN_SESSION, {"cabin": place.cabin.id})
+    spent = (session_due(db, db.get_one(CabinSession, open_session)).amount
+             if open_session is not None else Decimal(0))
+    return BudgetSpec(session_budget(place.cabin.id), to_sub_units(amount - spent),
+                      place.currency, cut_reason, refusal)
 
 
-def _rated(db: Session, shop: Callshop, cabin: Cabin, reseller: Reseller, dialed: str,
-           number: str, sell: RateTerms, buy: RateTerms, provider: RateTerms | None,
-           *, strict: bool = True) -> RatedCall | Refusal:
+def _rated(db: Session, place: _Place, dialed: str, number: str, sell: RateTerms,
+           buy: RateTerms, provider: RateTerms | None, *,
+           strict: bool = True) -> RatedCall | Refusal:
     budgets: list[BudgetSpec] = []
     draws: list[Draw] = []
-    if not shop.training:
+    if not place.training:
         # Training calls never touch a real balance: they draw on no account at all.
-        shop_account = db.get_one(Account, shop.account_id)
-        chain = [(shop_account, buy)]
-        if shop_account.parent_id is not None:
-            parent = db.get_one(Account, shop_account.parent_id)
-            if parent.prepaid:
-                if provider is not None:
-                    chain.append((parent, provider))
-                elif strict:
-                    return Refusal(RefusalReason.NO_RATE,
-                                   f"no provider rate for {number} at reseller {reseller.name!r}")
-                # A recovered call whose provider rate has gone since: its provider cost
-                # is 0, so the reseller's level has nothing to reserve for it.
-        limits = account_limits(db, [account.id for account, _ in chain])
-        for account, terms in chain:
-            if not account.prepaid:
+        # Each prepaid level with its balance as read in the same statement.
+        chain = [(place.account_id, place.account_prepaid, place.account_balance,
+                  place.account_currency, buy)]
+        if place.parent_id is not None and place.parent_prepaid:
+            assert place.parent_balance is not None and place.parent_currency is not None
+            if provider is not None:
+                chain.append((place.parent_id, True, place.parent_balance,
+                              place.parent_currency, provider))
+            elif strict:
+                return Refusal(RefusalReason.NO_RATE, f"no provider rate for {number} at "
+                                                      f"reseller {place.reseller_name!r}")
+            # A recovered call whose provider rate has gone since: its provider cost
+            # is 0, so the reseller's level has nothing to reserve for it.
+        for account_id, prepaid, balance, currency, terms in chain:
+            if not prepaid:
                 continue
-            limit, currency = limits[account.id]
-            key = account_budget(account.id)
-            budgets.append(BudgetSpec(key, limit, currency, CutReason.CREDIT_EXHAUSTED,
-                                      RefusalReason.NO_CREDIT))
+            key = account_budget(account_id)
+            budgets.append(BudgetSpec(key, to_sub_units(balance), currency,
+                                      CutReason.CREDIT_EXHAUSTED, RefusalReason.NO_CREDIT))
             draws.append(Draw(key, terms))
-    cap = session_cap(db, shop, cabin)
+    cap = _session_cap(db, place)
     if cap is not None:
         budgets.append(cap)
         draws.append(Draw(cap.key, sell))
-    limits_s = [s for s in (cabin.max_call_seconds, shop.max_call_seconds) if s is not None]
-    return RatedCall(cabin_id=cabin.id, callshop_id=shop.id, currency=shop.currency,
-                     training=shop.training, dialed_number=dialed, number=number, sell=sell,
-                     buy=buy, provider=provider,
+    limits_s = [s for s in (place.cabin_max_call_seconds, place.shop_max_call_seconds)
+                if s is not None]
+    return RatedCall(cabin_id=place.cabin.id, callshop_id=place.cabin.callshop_id,
+                     currency=place.currency, training=place.training, dialed_number=dialed,
+                     number=number, sell=sell, buy=buy, provider=provider,
                      max_call_ms=min(limits_s) * 1000 if limits_s else None,
                      budgets=tuple(budgets), draws=tuple(draws))
 
