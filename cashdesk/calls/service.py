@@ -3,10 +3,11 @@ writer thread, the prepaid guard's timer in between.
 
 - Bridges call `on_event` (queued, in arrival order, to the writer thread) and await
   `async_authorise` (run on the writer thread too, so an authorisation and the events
-  of other calls never race for the same credit). The writer takes queued event
-  batches and the timer's cuts before anything else waiting (authorisations, top-ups,
-  reads): they are what the desks and the PBX wait for, and an authorisation costs
-  several milliseconds. Each operation still runs alone, in one transaction.
+  of other calls never race for the same credit). Whatever queues up while the writer
+  is busy goes to it together: the events as one batch, the authorisations as another
+  (a burst of INVITEs is answered in one trip). Those batches and the timer's cuts
+  come before anything else waiting (top-ups, reads): the PBX and the desks wait for
+  them. Each batch runs in one transaction.
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
@@ -91,6 +92,8 @@ class CallService:
         self._carriers: OrderedDict[str, PbxBridge] = OrderedDict()
         self._queued: deque[PbxEvent] = deque()
         self._draining = False
+        self._asking: deque[tuple[AuthorisationRequest, asyncio.Future[Authorisation]]] = deque()
+        self._authorising = False
         self._backstops_wanted: dict[str, int] = {}
         self._backstops_sending = False
         # What the writer announces during one trip, handed to the loop at its end in
@@ -169,7 +172,55 @@ class CallService:
             self._draining = False
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
-        return await self._writer(self.tracker.authorise, request)
+        """The tracker's answer; requests that queue up while the writer is busy are
+        answered together, in arrival order (see `CallTracker.authorise_many`)."""
+        answer: asyncio.Future[Authorisation] = asyncio.get_running_loop().create_future()
+        self._asking.append((request, answer))
+        if not self._authorising:
+            self._authorising = True
+            self._spawn(self._drain_authorisations())
+        return await answer
+
+    async def _drain_authorisations(self) -> None:
+        try:
+            while self._asking:
+                # A caller that gave up (its PBX's timer ran out) is not asked for.
+                batch = [(request, answer) for request, answer in self._asking
+                         if not answer.done()]
+                self._asking.clear()
+                if batch:
+                    await self._authorise_batch(batch)
+        finally:
+            self._authorising = False
+
+    async def _authorise_batch(
+            self, batch: list[tuple[AuthorisationRequest, asyncio.Future[Authorisation]]]
+    ) -> None:
+        try:
+            answers = await self._writer(self.tracker.authorise_many,
+                                         [request for request, _ in batch], urgent=True)
+        except Exception as exc:
+            if len(batch) > 1:
+                # One bad request must not refuse the others: ask one by one.
+                log.exception("a batch of %d authorisations failed; asking one by one",
+                              len(batch))
+                for one in batch:
+                    await self._authorise_batch([one])
+                return
+            # The bridge refuses the call (fail closed).
+            answers = [exc]
+        gone = []
+        for (request, answer), result in zip(batch, answers, strict=True):
+            if not answer.done():
+                if isinstance(result, BaseException):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(result)
+            elif isinstance(result, Authorisation) and result.allowed:
+                gone.append(request.pbx_call_id)
+        if gone:
+            # Their PBX stopped waiting (and refused the calls): hold nothing for them.
+            await self._writer(self.tracker.withdraw, gone)
 
     # ------------------------------------------------------------ from the server ---
     async def async_reconcile(self, *, lost_at: datetime | None = None) -> ReconcileReport:

@@ -172,30 +172,47 @@ class CallTracker:
         `PrepaidGuard.authorise`). A refused call whose cabin is known is recorded as
         a failed call with the refusal's SIP code, so the desk sees why. Asking again
         for the same call gets the same answer."""
-        key = request.pbx_call_id
+        return self.authorise_many((request,))[0]
+
+    def authorise_many(self, requests: Iterable[AuthorisationRequest]) -> list[Authorisation]:
+        """`authorise` each request in turn, in one transaction: calls set up at the
+        same moment (a burst of INVITEs) are answered together, each after the ones
+        before it have taken their share of the credit."""
         outbox = _Outbox()
         with self._transaction(outbox) as db:
             self._fire_due(db, outbox)
             self._prune(db, outbox)
-            if key in self._live or key in self._authorised:
-                return Authorisation.allow(self._max_duration_s(key))
-            if key in self._refusals:
-                return self._refusals[key]
-            if key in self._finished:
-                # Only an initial INVITE is authorised; a call id that is over here
-                # asking again is a PBX confusion, and confusion fails closed.
-                return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE,
-                                            "this call is already over")
-            at = request.at or self._clock.now()
-            admitted, longest = self._admit(db, key, request.sip_username,
-                                            request.dialed_number)
-            if isinstance(admitted, Refusal):
-                self._record_refusal(db, outbox, key, admitted, request.dialed_number, at)
-                decision = Authorisation.refuse(admitted.reason, admitted.detail)
-                self._remember(self._refusals, key, decision)
-                return decision
-            self._authorised[key] = (admitted, epoch_ms(at))
-            return Authorisation.allow(None if longest is None else backstop_seconds(longest))
+            return [self._authorise(db, outbox, request) for request in requests]
+
+    def _authorise(self, db: Session, outbox: _Outbox,
+                   request: AuthorisationRequest) -> Authorisation:
+        key = request.pbx_call_id
+        if key in self._live or key in self._authorised:
+            return Authorisation.allow(self._max_duration_s(key))
+        if key in self._refusals:
+            return self._refusals[key]
+        if key in self._finished:
+            # Only an initial INVITE is authorised; a call id that is over here
+            # asking again is a PBX confusion, and confusion fails closed.
+            return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE,
+                                        "this call is already over")
+        at = request.at or self._clock.now()
+        admitted, longest = self._admit(db, key, request.sip_username, request.dialed_number)
+        if isinstance(admitted, Refusal):
+            self._record_refusal(db, outbox, key, admitted, request.dialed_number, at)
+            decision = Authorisation.refuse(admitted.reason, admitted.detail)
+            self._remember(self._refusals, key, decision)
+            return decision
+        self._authorised[key] = (admitted, epoch_ms(at))
+        return Authorisation.allow(None if longest is None else backstop_seconds(longest))
+
+    def withdraw(self, pbx_call_ids: Iterable[str]) -> None:
+        """Authorisations nobody waited for in the end (the PBX's timer ran out and it
+        refused the calls): what they hold goes back at once, not after
+        `AUTHORISATION_TTL_MS`. A call that starts anyway is authorised at its start."""
+        for key in pbx_call_ids:
+            if self._authorised.pop(key, None) is not None:
+                self.guard.release(key)
 
     def handle(self, event: PbxEvent) -> None:
         """Apply one PBX event (see the module doc for duplicates and ordering)."""

@@ -161,26 +161,28 @@ async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionma
     await service.async_stop()
 
 
-async def test_events_go_before_waiting_authorisations(sessions: sessionmaker[Session],
-                                                       clock: FakeClock) -> None:
+async def test_waiting_authorisations_go_together_before_reads(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """What the PBX waits for (a burst of authorisations, events) goes before a desk's
+    read that was waiting longer; the authorisations in one batch, in arrival order."""
     with sessions.begin() as db:
-        shop = make_shop(db, clock)
+        shop = make_shop(db, clock, cabins=4)
     desk = Desk.open(sessions, clock)
     bridge = FakeBridge()
     service = CallService(desk.tracker, [bridge])
     await service.async_start()
     order: list[str] = []
-    authorise, handle_many = desk.tracker.authorise, desk.tracker.handle_many
+    authorise_many, handle_many = desk.tracker.authorise_many, desk.tracker.handle_many
 
-    def recorded_authorise(request: AuthorisationRequest) -> object:
-        order.append(f"authorise {request.pbx_call_id}")
-        return authorise(request)
+    def recorded_authorise_many(requests: list[AuthorisationRequest]) -> object:
+        order.append("authorise " + " ".join(r.pbx_call_id for r in requests))
+        return authorise_many(requests)
 
     def recorded_handle_many(events: object) -> None:
         order.append("events")
         handle_many(events)  # type: ignore[arg-type]
 
-    desk.tracker.authorise = recorded_authorise  # type: ignore[method-assign]
+    desk.tracker.authorise_many = recorded_authorise_many  # type: ignore[method-assign]
     desk.tracker.handle_many = recorded_handle_many  # type: ignore[method-assign]
     busy, release = threading.Event(), threading.Event()
 
@@ -190,16 +192,50 @@ async def test_events_go_before_waiting_authorisations(sessions: sessionmaker[Se
 
     blocker = asyncio.ensure_future(service.async_inspect(block))
     await eventually(busy.is_set)
-    # The writer is busy: an authorisation queues, then an event of another call.
-    waiting = asyncio.ensure_future(bridge.port.async_authorise(
-        AuthorisationRequest("late", shop.cabins[1], UK, at=clock.now())))
+    # The writer is busy: a desk's read queues, then three INVITEs, then an event.
+    read = asyncio.ensure_future(service.async_inspect(lambda _: order.append("read")))
     await asyncio.sleep(0.01)
-    bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+    asking = [asyncio.ensure_future(bridge.port.async_authorise(
+        AuthorisationRequest(f"a{n}", shop.cabins[n], UK, at=clock.now()))) for n in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    bridge.port.on_event(CallStarted("c0", shop.cabins[0], UK, at=clock.now()))
     await asyncio.sleep(0.01)
     release.set()
     await blocker
-    assert (await waiting).allowed
-    await eventually(lambda: desk.tracker.is_live("c1"))
-    # Each still ran alone, the event batch first.
-    assert order == ["events", "authorise late"]
+    assert all(answer.allowed for answer in await asyncio.gather(*asking))
+    await read
+    await eventually(lambda: desk.tracker.is_live("c0"))
+    assert order == ["authorise a1 a2 a3", "events", "read"]
+    await service.async_stop()
+
+
+async def test_an_authorisation_the_pbx_gave_up_on_is_not_decided(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """A caller that stopped waiting (its PBX's timer ran out, so the call was refused
+    there) holds no credit, even when it gave up after its batch went to the writer."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, cabins=4)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    busy, release = threading.Event(), threading.Event()
+
+    def block(_tracker: object) -> None:
+        busy.set()
+        release.wait(5)
+
+    blocker = asyncio.ensure_future(service.async_inspect(block))
+    await eventually(busy.is_set)
+    gave_up = asyncio.ensure_future(bridge.port.async_authorise(
+        AuthorisationRequest("gone", shop.cabins[1], UK, at=clock.now())))
+    kept = asyncio.ensure_future(bridge.port.async_authorise(
+        AuthorisationRequest("kept", shop.cabins[2], UK, at=clock.now())))
+    await asyncio.sleep(0.01)
+    gave_up.cancel()
+    release.set()
+    await blocker
+    assert (await kept).allowed
+    await eventually(lambda: not desk.tracker.guard.is_tracking("gone"))
+    assert desk.tracker.guard.is_tracking("kept")
     await service.async_stop()
