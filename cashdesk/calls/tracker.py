@@ -439,6 +439,7 @@ class CallTracker:
         session_id = live.snapshot.session_id
         if session_id is None:
             session_id = join_open_session(db, self._clock, live.snapshot.cabin_id,
+                                           callshop_id=live.snapshot.callshop_id,
                                            training=live.snapshot.training)
         live.answered_ms = at_ms
         # Whole milliseconds, as the guard counts: durations recomputed from the CDR's
@@ -500,6 +501,7 @@ class CallTracker:
         answered = live.snapshot.answered_at is not None
         if answered and live.snapshot.session_id is None:
             values["session_id"] = join_open_session(db, self._clock, live.snapshot.cabin_id,
+                                                     callshop_id=live.snapshot.callshop_id,
                                                      training=live.snapshot.training)
         snapshot = self._update(db, outbox, live, state=state, ended_at=from_epoch_ms(end_ms),
                                 hangup_reason=reason[:120], **values)

@@ -129,10 +129,13 @@ def charge_call(session: Session, clock: Clock, call: Call) -> list[AccountEntry
 
 
 # `debit_call`'s statements, built once: it runs for every call the tracker closes.
-_SHOP_ACCOUNT = select(Callshop.account_id).where(Callshop.id == bindparam("shop"))
-_LOCKED_ACCOUNT = (select(Account.id, Account.balance, Account.currency, Account.prepaid,
-                          Account.parent_id)
-                   .where(Account.id == bindparam("account")).with_for_update())
+_ACCOUNT_COLUMNS = (Account.id, Account.balance, Account.currency, Account.prepaid,
+                    Account.parent_id)
+_LOCKED_SHOP_ACCOUNT = (select(*_ACCOUNT_COLUMNS)
+                        .join(Callshop, Callshop.account_id == Account.id)
+                        .where(Callshop.id == bindparam("shop")).with_for_update(of=Account))
+_LOCKED_ACCOUNT = (select(*_ACCOUNT_COLUMNS).where(Account.id == bindparam("account"))
+                   .with_for_update())
 _CHARGED = (select(AccountEntry.account_id).where(AccountEntry.call_id == bindparam("call"))
             .order_by(AccountEntry.id))
 _SET_BALANCE = (update(Account.__table__)
@@ -149,11 +152,10 @@ def debit_call(session: Session, clock: Clock, *, call_id: int, callshop_id: int
     no ORM objects): the same locks, checks and entries. Returns the accounts debited,
     the shop's first; a call charged before returns the accounts it was charged to."""
     db = session.connection()
-    shop_account_id = db.scalar(_SHOP_ACCOUNT, {"shop": callshop_id})
-    if shop_account_id is None:
-        raise LedgerError(f"call {call_id} belongs to no known callshop")
     # Child before parent, always: two shops of one reseller then lock in the same order.
-    shop_account = db.execute(_LOCKED_ACCOUNT, {"account": shop_account_id}).one()
+    shop_account = db.execute(_LOCKED_SHOP_ACCOUNT, {"shop": callshop_id}).first()
+    if shop_account is None:
+        raise LedgerError(f"call {call_id} belongs to no known callshop")
     existing = db.scalars(_CHARGED, {"call": call_id}).all()
     if existing:
         return list(existing)

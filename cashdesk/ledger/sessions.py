@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, bindparam, case, func, select, type_coerce
+from sqlalchemy import BigInteger, bindparam, case, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,9 @@ def attach_call(session: Session, clock: Clock, call: Call) -> CabinSession:
     cabin = session.get_one(Cabin, call.cabin_id)
     if cabin.callshop_id != call.callshop_id:
         raise LedgerError(f"call {call.id} and cabin {cabin.name!r} belong to different shops")
-    call.session_id = join_open_session(session, clock, cabin.id, training=call.training)
+    call.session_id = join_open_session(session, clock, cabin.id,
+                                        callshop_id=cabin.callshop_id,
+                                        training=call.training)
     session.flush()
     return session.get_one(CabinSession, call.session_id)
 
@@ -67,18 +69,30 @@ _OPEN_SESSION = (select(CabinSession.id, CabinSession.training)
                  .with_for_update())
 
 
-def join_open_session(session: Session, clock: Clock, cabin_id: int, *,
+_OPEN_NEW_SESSION = insert(CabinSession.__table__)
+
+
+def join_open_session(session: Session, clock: Clock, cabin_id: int, *, callshop_id: int,
                       training: bool) -> int:
     """The id of the cabin's open session, locked, for a call that is (or is not) a
     training call; a new session if none is open. `attach_call` without ORM objects,
     for the call tracker, which then writes the call's `session_id` itself."""
-    row = session.connection().execute(_OPEN_SESSION, {"cabin": cabin_id}).first()
+    db = session.connection()
+    row = db.execute(_OPEN_SESSION, {"cabin": cabin_id}).first()
     if row is None:
-        opened = open_session_for(session, clock, session.get_one(Cabin, cabin_id),
-                                  training=training)
-        session_id, session_training = opened.id, opened.training
-    else:
-        session_id, session_training = row
+        try:
+            # A savepoint, as in `open_session_for`: on PostgreSQL a concurrent writer
+            # may open the cabin's session first; we then join theirs.
+            with session.begin_nested():
+                session_id = db.execute(_OPEN_NEW_SESSION, {
+                    "callshop_id": callshop_id, "cabin_id": cabin_id,
+                    "opened_at": clock.now(), "training": training}).inserted_primary_key[0]
+            return session_id
+        except IntegrityError:
+            row = db.execute(_OPEN_SESSION, {"cabin": cabin_id}).first()
+            if row is None:
+                raise
+    session_id, session_training = row
     if session_training != training:
         name = session.get_one(Cabin, cabin_id).name
         what = "a training call" if training else "a real call"
