@@ -668,14 +668,10 @@ class CallTracker:
                     calls=figures.calls, live_calls=figures.live_calls))
         if not outbox.accounts:
             return
-        # Every account's balance and owning shop (None: a reseller's) in one statement.
-        rows = {row.id: row for row in db.execute(
-            select(Account.id, Account.balance, Account.currency, Callshop.id.label("shop"))
-            .outerjoin(Callshop, Callshop.account_id == Account.id)
-            .where(Account.id.in_(outbox.accounts)))}
-        owners = {account_id: row.shop for account_id, row in rows.items()}
+        connection = db.connection()
         for account_id in sorted(outbox.accounts):
-            account = rows[account_id]
+            # Its balance and owning shop (None: a reseller's account).
+            account = connection.execute(_BALANCE, {"account": account_id}).one()
             balance = Money(account.balance, account.currency)
             key = (BudgetKind.ACCOUNT, account_id)
             available = None
@@ -686,7 +682,7 @@ class CallTracker:
                                 account_id, from_sub_units(expected), balance)
                 self.guard.set_budget(key, balance.sub_units, balance.currency)
                 available = Money.from_sub_units(self.guard.available(key), balance.currency)
-            outbox.changes.append(BalanceUpdated(account_id, owners.get(account_id), balance,
+            outbox.changes.append(BalanceUpdated(account_id, account.shop, balance,
                                                  available))
 
     def _max_duration_s(self, key: str) -> int | None:
@@ -732,6 +728,9 @@ class CallTracker:
 _INSERT_CALL = insert(Call.__table__)
 _UPDATE_CALL = update(Call.__table__).where(Call.__table__.c.id == bindparam("call"))
 _SNAPSHOT_FIELDS = frozenset(CallSnapshot.__dataclass_fields__)
+_BALANCE = (select(Account.balance, Account.currency, Callshop.id.label("shop"))
+            .outerjoin(Callshop, Callshop.account_id == Account.id)
+            .where(Account.id == bindparam("account")))
 
 
 def _new_call_values(rated: RatedCall, pbx_call_id: str, state: CallState,

@@ -123,20 +123,28 @@ _FIGURES = (select(CabinSession.id, CabinSession.callshop_id, CabinSession.cabin
                                                 type_coerce(Call.price, BigInteger)),
                                                else_=0)), 0).label("due"),
                    func.count(Call.id).label("calls"),
-                   func.coalesce(func.sum(case((Call.state.in_(sorted(LIVE_STATES)), 1),
+                   # One comparison per state, not IN (…): an IN list is rendered
+                   # again at every execution.
+                   func.coalesce(func.sum(case(*((Call.state == state, 1)
+                                                 for state in sorted(LIVE_STATES)),
                                                else_=0)), 0).label("live"))
             .outerjoin(Call, Call.session_id == CabinSession.id)
-            .where(CabinSession.id.in_(bindparam("ids", expanding=True)))
+            .where(CabinSession.id == bindparam("session"))
             .group_by(CabinSession.id, CabinSession.callshop_id, CabinSession.cabin_id,
-                      CabinSession.training, CabinSession.opened_at)
-            .order_by(CabinSession.id))
+                      CabinSession.training, CabinSession.opened_at))
 
 
 def session_figures(session: Session, session_ids: Iterable[int]) -> list[SessionFigures]:
-    """Each session's total due and call counts in one statement, by id."""
-    rows = session.connection().execute(_FIGURES, {"ids": sorted(set(session_ids))})
-    return [SessionFigures(row.id, row.callshop_id, row.cabin_id, row.training, row.opened_at,
-                           int(row.due), int(row.calls), int(row.live)) for row in rows]
+    """Each session's total due and call counts (one statement each), by id."""
+    db = session.connection()
+    figures = []
+    for session_id in sorted(set(session_ids)):
+        row = db.execute(_FIGURES, {"session": session_id}).first()
+        if row is not None:
+            figures.append(SessionFigures(row.id, row.callshop_id, row.cabin_id, row.training,
+                                          row.opened_at, int(row.due), int(row.calls),
+                                          int(row.live)))
+    return figures
 
 
 def session_calls(session: Session, cabin_session: CabinSession) -> list[Call]:
