@@ -41,7 +41,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import ne
 
 from cashdesk.money import minor_unit_sub_units
 from cashdesk.rating.pricing import RateTerms, charge, price_sub_units
@@ -323,13 +324,18 @@ def _count(counts: dict[int, int], key: int, change: int) -> None:
 
 class MeterSet:
     """The meters of one budget, by call, with their `Lines` and compiled terms kept
-    up to date: searching needs no pass over the meters before it starts."""
+    up to date, and every stepping meter's value at an *anchor*: an instant where the
+    last search evaluated them all, close to where the next one will look. Adding,
+    answering or removing a meter updates these in O(1), so a search starts from the
+    anchor as from a probe already made, with no pass over the meters."""
 
-    __slots__ = ("_terms", "lines", "meters")
+    __slots__ = ("_anchor", "_terms", "_values", "lines", "meters")
 
     def __init__(self) -> None:
         self.meters: dict[str, Meter] = {}
         self._terms: dict[str, Term] = {}        # the meters that step
+        self._values: dict[str, int] = {}       # their values at the anchor (same order)
+        self._anchor: int | None = None
         self.lines = Lines()
 
     def __len__(self) -> int:
@@ -353,13 +359,14 @@ class MeterSet:
         self.meters[call] = meter
         self.lines.add(meter)
         if meter.steps:
-            self._terms[call] = meter.term()
+            self._step(call, meter.term())
 
     def remove(self, call: str) -> Meter | None:
         meter = self.meters.pop(call, None)
         if meter is not None:
             self.lines.remove(meter)
-            self._terms.pop(call, None)
+            if self._terms.pop(call, None) is not None and self._anchor is not None:
+                del self._values[call]
         return meter
 
     def answer(self, call: str, at_ms: int) -> None:
@@ -369,9 +376,20 @@ class MeterSet:
         meter.answered_ms = at_ms
         self.lines.add(meter)
         if meter.steps:
-            self._terms[call] = meter.term()
-        else:
-            self._terms.pop(call, None)
+            self._step(call, meter.term())
+        elif self._terms.pop(call, None) is not None and self._anchor is not None:
+            del self._values[call]
+
+    def _step(self, call: str, term: Term) -> None:
+        self._terms[call] = term
+        anchor = self._anchor
+        if anchor is not None:
+            end, first, initial_end, increment, base, step, denominator, minor = term
+            self._values[call] = first if anchor <= end else \
+                minor * ((base - step * ((initial_end - anchor) // increment)) // denominator)
+
+    def has_answered(self) -> bool:
+        return bool(self.lines._answers)
 
     def answered(self) -> Iterator[str]:
         """The calls whose meters are answered."""
@@ -379,28 +397,51 @@ class MeterSet:
 
     def reserved(self, t_ms: int) -> int:
         """R(t): what the calls reserve at `t_ms`."""
+        if t_ms == self._anchor:
+            return self.lines.constant + sum(self._values.values())
         return self.lines.constant + total_reserved(self._terms.values(), t_ms)
+
+    def _known(self) -> Probe | None:
+        anchor = self._anchor
+        return None if anchor is None else (anchor, list(self._values.values()))
+
+    def _moor(self, instant: int | None, values: list[int] | None) -> None:
+        # The instant just found becomes the anchor, if the search gave every value there.
+        if instant is not None and values is not None:
+            self._anchor = instant
+            self._values = dict(zip(self._terms, values))
 
     def instant(self, limit: int, now_ms: int, stats: list[SearchStats] | None = None, *,
                 near: Iterable[int | None] = ()) -> int | None:
         """`exhaustion_instant` of these meters; `near`: instants to look at first (the
         last instant known, bounds from it), any of them may be wrong."""
-        return _search(list(self._terms.values()), self.lines, limit, now_ms, stats, near)
-
-    def has_answered(self) -> bool:
-        return bool(self.lines._answers)
+        instant, values = _search(list(self._terms.values()), self.lines, limit, now_ms,
+                                  stats, near, self._known())
+        self._moor(instant, values)
+        return instant
 
     def instant_with(self, call: str, meter: Meter, limit: int, now_ms: int,
                      stats: list[SearchStats] | None = None, *,
                      near: Iterable[int | None] = ()) -> int | None:
         """The exhaustion instant if `call`'s meter were `meter` (added, or in place of
-        the one it has): what-if, nothing kept."""
+        the one it has): what-if, nothing kept but the anchor."""
         with self._replaced(call, meter):
-            terms = [term for key, term in self._terms.items() if key != call] \
-                if call in self._terms else list(self._terms.values())
+            if call in self._terms:
+                terms = [term for key, term in self._terms.items() if key != call]
+                known = None
+            else:
+                terms = list(self._terms.values())
+                known = self._known()
+            count = len(terms)
             if meter.steps:
-                terms.append(meter.term())
-            return _search(terms, self.lines, limit, now_ms, stats, near)
+                term = meter.term()
+                terms.append(term)
+                if known is not None:
+                    known[1].append(_value(term, known[0]))
+            instant, values = _search(terms, self.lines, limit, now_ms, stats, near, known)
+            if values is not None and count == len(self._terms):
+                self._moor(instant, values[:count])
+            return instant
 
     def bound_with(self, call: str, meter: Meter, limit: int, now_ms: int) -> int | None:
         """`Lines.bound` if `call`'s meter were `meter`: what-if, nothing kept."""
@@ -424,6 +465,13 @@ class MeterSet:
             lines._floor, lines._latest = saved
 
 
+def _value(term: Term, t_ms: int) -> int:
+    end, first, initial_end, increment, base, step, denominator, minor = term
+    if t_ms <= end:
+        return first
+    return minor * ((base - step * ((initial_end - t_ms) // increment)) // denominator)
+
+
 def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
                        stats: list[SearchStats] | None = None, *,
                        lo_hint: int | None = None, hi_hint: int | None = None) -> int | None:
@@ -440,7 +488,7 @@ def exhaustion_instant(meters: Iterable[Meter], limit: int, now_ms: int,
     T + 1, after a call was added). Each is checked, and ignored if wrong.
     """
     lines, terms = Lines.of(meters)
-    return _search(terms, lines, limit, now_ms, stats, (lo_hint, hi_hint))
+    return _search(terms, lines, limit, now_ms, stats, (lo_hint, hi_hint))[0]
 
 
 def earliest_possible_instant(meters: Iterable[Meter], limit: int,
@@ -451,20 +499,27 @@ def earliest_possible_instant(meters: Iterable[Meter], limit: int,
     return Lines.of(meters)[0].bound(limit, now_ms)
 
 
+#: An instant and every stepping meter's value there, in the order of their terms.
+Probe = tuple[int, list[int]]
+
+
 def _search(terms: list[Term], lines: Lines, limit: int, now_ms: int,
-            stats: list[SearchStats] | None, near: Iterable[int | None]) -> int | None:
+            stats: list[SearchStats] | None, near: Iterable[int | None],
+            known: Probe | None = None) -> tuple[int | None, list[int] | None]:
+    """The exhaustion instant T, and every stepping meter's value at T if the search
+    worked them out. `known`: the meters' values at some instant, already at hand."""
     floor = lines.floor()
     if floor is None:
-        return None if lines.constant <= limit else now_ms
+        return (None if lines.constant <= limit else now_ms), None
     if lines.constant + lines.first > limit:
         # Not even the earliest answer fits (the limit was lowered under the calls).
         _record(stats, len(terms), 0, 0, 0)
-        return floor
+        return floor, None
     latest = lines.latest()
     if latest is None:
         # Free minutes only: every reservation stays its first increment.
         _record(stats, 0, 0, 0, 0)
-        return None
+        return None, None
     rate = lines.rate
     scaled = _MS_PER_MINUTE * (limit - lines.constant)
     # Σ lower lines > limit from this instant on, hence R(hi) > limit.
@@ -474,42 +529,73 @@ def _search(terms: list[Term], lines: Lines, limit: int, now_ms: int,
     candidate = (scaled - lines.upper) // rate
     lo = candidate if latest <= candidate < hi else floor
     window = hi - lo
-    first_probes = [hint for hint in near if hint is not None and lo < hint < hi]
+    if known is not None and not lo <= known[0] <= hi:
+        known = None
+    first_probes = [] if known is not None else \
+        [hint for hint in near if hint is not None and lo < hint < hi]
     first_probes.reverse()
     guided = len(terms) >= _GUIDED_MIN_METERS
     guess = (scaled - lines.middle) // rate if guided else None
-    instant, evaluations, probes = _narrow(terms, lines.constant, limit, lo, hi, first_probes,
-                                           guess, rate)
+    instant, evaluations, probes, values = _narrow(terms, lines.constant, limit, lo, hi,
+                                                   first_probes, guess, rate, known)
     _record(stats, len(terms), evaluations, probes, window)
-    return instant
+    return instant, values
 
 
 def _narrow(active: list[Term], fixed: int, limit: int, lo: int, hi: int,
-            first_probes: list[int], guess: int | None, rate: int) -> tuple[int, int, int]:
-    """The last instant in [lo, hi) where fixed + Σ active reservations ≤ limit, given
-    that it holds at `lo` and not at `hi`; (instant, evaluations, probes)."""
+            first_probes: list[int], guess: int | None, rate: int, known: Probe | None
+            ) -> tuple[int, int, int, list[int] | None]:
+    """The last instant T in [lo, hi) where fixed + Σ active reservations ≤ limit,
+    given that it holds at `lo` and not at `hi`, and the values at `known` (within [lo,
+    hi]) if given; (T, evaluations, probes, every meter's value at T if worked out)."""
     low_values: list[int] | None = None     # each active meter's value at lo, once known
     high_values: list[int] | None = None    # … at hi
     at_lo = at_hi = 0                       # R(lo), R(hi) once known
     evaluations = probes = guided = aimed = 0
+    # Once meters fold: every meter's value at T so far as known (a folded meter's is
+    # its value in the window), and where each active meter's goes.
+    final: list[int] | None = None
+    places: list[int] = []
+    if known is not None:
+        total = fixed + sum(known[1])
+        if total <= limit:
+            lo, low_values, at_lo = known[0], known[1], total
+        else:
+            hi, high_values, at_hi = known[0], known[1], total
+        guided = 1                          # the known values stand for the guess
     while hi - lo > 1:
         if low_values is not None and high_values is not None:
             # A meter equal at both ends does not step in between: fold it.
-            keep = [i for i, (low, high) in enumerate(zip(low_values, high_values))
-                    if low != high]
-            if len(keep) < len(active):
-                active = [active[i] for i in keep]
-                low_values = [low_values[i] for i in keep]
-                high_values = [high_values[i] for i in keep]
+            moving = list(map(ne, low_values, high_values))
+            if final is None:
+                final = list(low_values)
+                places = list(compress(range(len(moving)), moving))
+            elif not all(moving):
+                for place, low, still in zip(places, low_values, moving):
+                    if not still:
+                        final[place] = low
+                places = list(compress(places, moving))
+            else:
+                moving = []
+            if moving:
+                active = list(compress(active, moving))
+                low_values = list(compress(low_values, moving))
+                high_values = list(compress(high_values, moving))
                 fixed = at_lo - sum(low_values)
             if hi - lo <= _SECOND:
                 # Each meter left steps exactly once in (lo, hi], at its own millisecond
                 # of the second: sum the steps in time order up to the one that does
                 # not fit.
-                steps = sorted([(lo + 1 + (term[0] - lo) % _SECOND, high - low)
-                                for term, low, high in zip(active, low_values, high_values)])
-                sums = list(accumulate([size for _, size in steps]))
-                return steps[bisect_right(sums, limit - at_lo)][0] - 1, evaluations, probes
+                steps = sorted([(lo + 1 + (term[0] - lo) % _SECOND, high - low, place, low)
+                                for term, low, high, place
+                                in zip(active, low_values, high_values, places)])
+                sums = list(accumulate([size for _, size, _, _ in steps]))
+                cut = bisect_right(sums, limit - at_lo)
+                for _, _, place, low in steps[cut:]:
+                    final[place] = low
+                for _, size, place, low in steps[:cut]:
+                    final[place] = low + size
+                return steps[cut][0] - 1, evaluations, probes, final
         x = None
         while first_probes:
             hint = first_probes.pop()
@@ -542,7 +628,13 @@ def _narrow(active: list[Term], fixed: int, limit: int, lo: int, hi: int,
             lo, low_values, at_lo = x, values, total
         else:
             hi, high_values, at_hi = x, values, total
-    return lo, evaluations, probes
+    # T = lo: the values there.
+    if final is None:
+        final = low_values                  # none folded: every meter's, if known
+    elif low_values is not None:
+        for place, low in zip(places, low_values):
+            final[place] = low
+    return lo, evaluations, probes, final
 
 
 def _aimed(lo: int, hi: int, lo_known: bool, hi_known: bool, at_lo: int, at_hi: int,

@@ -21,19 +21,16 @@ the injected clock, so tests drive it with a `FakeClock` and never sleep.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from cashdesk.clock import Clock
 from cashdesk.pbx.bridge import CutReason, RefusalReason, backstop_seconds
-from cashdesk.prepaid.budget import (
-    Meter,
-    SearchStats,
-    earliest_possible_instant,
-    exhaustion_instant,
-)
+from cashdesk.prepaid.budget import Meter, MeterSet, SearchStats
 from cashdesk.prepaid.timeline import epoch_ms
 from cashdesk.rating.pricing import RateTerms
 
@@ -43,6 +40,9 @@ log = logging.getLogger(__name__)
 #: this long: the PBX may have dropped it without telling us (a late authorisation
 #: answer, a crash). Longer than any ringing time (Kamailio's default is 120 s).
 HOLD_TTL_MS = 180_000
+
+# "Never worked out" (a budget's instant may be None: always fits).
+_NEVER = object()
 
 
 class BudgetKind(StrEnum):
@@ -90,8 +90,8 @@ class GuardCut:
 
 
 class _Budget:
-    __slots__ = ("_bound", "_bound_fresh", "_fresh", "_hi_hint", "_instant", "_lo_hint",
-                 "currency", "cut_reason", "key", "limit", "meters", "refusal")
+    __slots__ = ("_fresh", "_hi_hint", "_instant", "_last", "_lo_hint", "currency", "cut_reason",
+                 "key", "limit", "meters", "promised", "refusal", "reported", "version")
 
     def __init__(self, key: BudgetKey, currency: str, limit: int, cut_reason: CutReason,
                  refusal: RefusalReason) -> None:
@@ -100,15 +100,23 @@ class _Budget:
         self.limit = limit
         self.cut_reason = cut_reason
         self.refusal = refusal
-        self.meters: dict[str, Meter] = {}
+        self.meters = MeterSet()
         self._instant: int | None = None
         self._fresh = False
         # Bounds on the next instant, from the last one known and the kind of changes
         # since (see `touch`): the next search starts from a window this narrow.
         self._lo_hint: int | None = None
         self._hi_hint: int | None = None
-        self._bound: int | None = None
-        self._bound_fresh = False
+        # The last instant found (fresh or not): after a few changes the next one is
+        # usually close, so the next search looks there first.
+        self._last: int | None = None
+        #: Bumped by every change: what was worked out at one version holds while it lasts.
+        self.version = 0
+        #: The instant this budget's calls' backstops were last worked out with.
+        self.reported: int | None | object = _NEVER
+        #: (call, answered_ms, version, instant): what `authorise` found the instant
+        #: would be once `call` is answered at `answered_ms`; true while `version` lasts.
+        self.promised: tuple[str, int, int, int | None] | None = None
 
     def touch(self, earlier: bool | None) -> None:
         """The budget changed. `earlier`: True if its instant can only have moved
@@ -126,29 +134,37 @@ class _Budget:
         else:
             self._lo_hint = self._hi_hint = None
         self._fresh = False
-        self._bound_fresh = False
+        self.version += 1
 
     def instant(self, now_ms: int, stats: list[SearchStats] | None) -> int | None:
         if not self._fresh:
-            self._instant = exhaustion_instant(self.meters.values(), self.limit, now_ms, stats,
-                                               lo_hint=self._lo_hint, hi_hint=self._hi_hint)
-            self._fresh = True
-            self._lo_hint = self._hi_hint = None
+            self.know(self.meters.instant(self.limit, now_ms, stats,
+                                          near=(self._last, self._lo_hint, self._hi_hint)))
         return self._instant
 
+    def know(self, instant: int | None) -> None:
+        """The exact instant, found elsewhere for the budget as it is now."""
+        self._instant, self._fresh = instant, True
+        self._lo_hint = self._hi_hint = None
+        if instant is not None:
+            self._last = instant
+
+    def near(self) -> tuple[int | None, ...]:
+        """Instants a search for this budget with one more call should look at first:
+        the last instant found, and + 1 if it is fresh (it no longer fits then)."""
+        return (self._last, self.hint())
+
     def reserved(self, t_ms: int) -> int:
-        return sum(m.reserved(t_ms) for m in self.meters.values())
+        return self.meters.reserved(t_ms)
 
     def bound(self, now_ms: int) -> int | None:
         """The instant if known, else a cheap lower bound of it (None: never)."""
         if self._fresh:
             return self._instant
-        if not self._bound_fresh:
-            bound = earliest_possible_instant(self.meters.values(), self.limit, now_ms)
-            if bound is not None and self._lo_hint is not None:
-                bound = max(bound, self._lo_hint)
-            self._bound, self._bound_fresh = bound, True
-        return self._bound
+        bound = self.meters.lines.bound(self.limit, now_ms)
+        if bound is not None and self._lo_hint is not None and self._lo_hint > bound:
+            bound = self._lo_hint
+        return bound
 
     def fits_until(self, t_ms: int, now_ms: int) -> bool:
         """Whether everything the calls reserve at `t_ms` is covered (t ≤ instant),
@@ -180,6 +196,45 @@ class _Call:
         self.hold_until: int | None = None
         self.backstop: int | None = None     # last maximum sent to the PBX, seconds
 
+    def limit_ms(self) -> int | None:
+        """The instant its maximum call duration ends it (answered calls only)."""
+        if self.answered_ms is None or self.max_ms is None:
+            return None
+        return self.answered_ms + self.max_ms
+
+
+class _Timers:
+    """Instants of calls (maximum durations, hold expiries) in a heap with lazy
+    deletion: an entry counts while `current(call)` still gives its instant."""
+
+    __slots__ = ("_current", "_heap", "_seq")
+
+    def __init__(self, current: Callable[[str], int | None]) -> None:
+        self._heap: list[tuple[int, int, str]] = []
+        self._seq = itertools.count()
+        self._current = current
+
+    def push(self, instant: int | None, call: str) -> None:
+        if instant is not None:
+            heapq.heappush(self._heap, (instant, next(self._seq), call))
+
+    def first(self) -> tuple[int, str] | None:
+        """The earliest instant that still counts, and its call."""
+        heap, current = self._heap, self._current
+        while heap:
+            instant, _, call = heap[0]
+            if current(call) == instant:
+                return instant, call
+            heapq.heappop(heap)
+        return None
+
+    def compact(self, live: int) -> None:
+        """Drop entries that no longer count once they outnumber the live calls."""
+        if len(self._heap) > 2 * live + 64:
+            current = self._current
+            self._heap = [entry for entry in self._heap if current(entry[2]) == entry[0]]
+            heapq.heapify(self._heap)
+
 
 class PrepaidGuard:
     """See the module doc. Not thread-safe: one writer thread owns it."""
@@ -189,8 +244,14 @@ class PrepaidGuard:
         self._hold_ttl_ms = hold_ttl_ms
         self._budgets: dict[BudgetKey, _Budget] = {}
         self._calls: dict[str, _Call] = {}
-        # Calls whose backstop may have moved since `backstops()` last looked.
+        # Maximum call durations of answered calls, hold expiries of the others.
+        self._limits = _Timers(self._limit_of)
+        self._holds = _Timers(self._hold_of)
+        # What `backstops()` must look at again: calls answered or recovered since it
+        # last looked, and budgets that changed (their answered calls, if the budget's
+        # instant moved).
         self._stale_backstops: set[str] = set()
+        self._stale_budgets: set[BudgetKey] = set()
         #: Work done by exhaustion searches since the last `take_stats()`.
         self.stats: list[SearchStats] = []
 
@@ -222,6 +283,7 @@ class PrepaidGuard:
         budget = self._budgets.get(key)
         if budget is not None and not budget.meters:
             del self._budgets[key]
+            self._stale_budgets.discard(key)
 
     def has_budget(self, key: BudgetKey) -> bool:
         return key in self._budgets
@@ -249,31 +311,46 @@ class PrepaidGuard:
             return Admission(True, self._max_duration(known, now))
         if max_call_ms is not None and max_call_ms <= 0:
             return Admission(False, refusal=RefusalReason.MAX_CALL_DURATION)
-        meters = []
-        longest = max_call_ms
+        # Each budget, with this call answered now: the lower bound of its instant from
+        # the lines (cheap). Past now, the first increment fits now; else the budget's
+        # reservations now tell. Refused by the first budget (in order) that cannot pay.
+        plans: list[tuple[int | None, int, _Budget, Meter]] = []
         for draw in draws:
             budget = self._budgets[draw.budget]
-            # One search answers both questions: with this call answered now, the
-            # budget's instant is not before now iff the first increment fits now, and
-            # its distance from now is the talk time the call would get.
             meter = Meter(draw.terms, budget.currency, answered_ms=now)
-            instant = exhaustion_instant([*budget.meters.values(), meter], budget.limit, now,
-                                         self.stats, hi_hint=budget.hint())
-            if instant is not None and instant <= now \
+            bound = budget.meters.bound_with(call, meter, budget.limit, now)
+            if (bound is None or bound <= now) \
                     and budget.reserved(now) + meter.first > budget.limit:
                 return Admission(False, refusal=budget.refusal, budget=budget.key)
+            plans.append((bound, len(plans), budget, meter))
+        # The talk time: each budget's exact instant with the call answered now, less
+        # now — smallest bound first: a budget whose bound lies beyond the shortest
+        # talk time found cannot shorten it, and is not searched.
+        longest = max_call_ms
+        found: list[tuple[_Budget, int | None]] = []
+        for bound, _, budget, meter in sorted(plans, key=_by_bound):
+            if bound is not None and longest is not None and bound - now >= longest:
+                continue
+            instant = budget.meters.instant_with(call, meter, budget.limit, now, self.stats,
+                                                 near=budget.near())
             if instant is not None:
                 allowed = max(0, instant - now)
                 longest = allowed if longest is None else min(longest, allowed)
-            meter.answered_ms = None
-            meters.append((budget, meter))
+            found.append((budget, instant))
         record = _Call(call, tuple(draws), max_call_ms)
         record.held = True
         record.hold_until = now + self._hold_ttl_ms
         self._calls[call] = record
-        for budget, meter in meters:
-            budget.meters[call] = meter
+        self._holds.push(record.hold_until, call)
+        for _, _, budget, meter in plans:
+            meter.answered_ms = None
+            budget.meters.add(call, meter)
             self._touch(budget, earlier=True)
+        for budget, instant in found:
+            # Answered at this very millisecond, the call makes the budget what was
+            # just searched: `answer` then knows the instant without a search.
+            budget.promised = (call, now, budget.version, instant)
+        self._holds.compact(len(self._calls))
         return Admission(True, longest)
 
     def answer(self, call: str, at_ms: int | None = None) -> GuardCut | None:
@@ -294,15 +371,21 @@ class PrepaidGuard:
                     return GuardCut(call, at, CutReason.REFUSED)
             for draw in record.draws:
                 budget = self._budgets[draw.budget]
-                budget.meters[call] = Meter(draw.terms, budget.currency)
+                budget.meters.add(call, Meter(draw.terms, budget.currency))
         record.answered_ms = at
         record.held = False
         record.hold_until = None
         for draw in record.draws:
             budget = self._budgets[draw.budget]
-            budget.meters[call].answered_ms = at
+            promised = budget.promised
+            budget.meters.answer(call, at)
             self._touch(budget, earlier=True)
+            if promised is not None and promised[0] == call and promised[1] == at \
+                    and promised[2] + 1 == budget.version:
+                budget.know(promised[3])
+        self._limits.push(record.limit_ms(), call)
         self._stale_backstops.add(call)
+        self._limits.compact(len(self._calls))
         return None
 
     def recover(self, call: str, draws: Sequence[Draw], *, answered_ms: int | None,
@@ -321,10 +404,13 @@ class PrepaidGuard:
         self._calls[call] = record
         for draw in draws:
             budget = self._budgets[draw.budget]
-            budget.meters[call] = Meter(draw.terms, budget.currency, answered_ms)
+            budget.meters.add(call, Meter(draw.terms, budget.currency, answered_ms))
             self._touch(budget, earlier=True)
         if answered_ms is not None:
+            self._limits.push(record.limit_ms(), call)
             self._stale_backstops.add(call)
+        else:
+            self._holds.push(record.hold_until, call)
 
     def track(self, call: str, draws: Sequence[Draw], *, max_call_ms: int | None = None) -> None:
         """Know a call without holding anything for it (a call the PBX routed without
@@ -354,8 +440,8 @@ class PrepaidGuard:
         # Cheaper than the deadline itself (one pass instead of a search), and almost
         # always the answer: a call ending while every budget still covers what its
         # calls reserve at that instant ended in time.
-        if record.answered_ms is not None and record.max_ms is not None \
-                and end_ms > record.answered_ms + record.max_ms:
+        limit = record.limit_ms()
+        if limit is not None and end_ms > limit:
             return True
         now = self.now_ms()
         for draw in record.draws:
@@ -399,10 +485,9 @@ class PrepaidGuard:
             instant = budget.instant(now, self.stats) if budget is not None else None
             if instant is not None and (deadline is None or instant < deadline):
                 deadline = instant
-        if record.answered_ms is not None and record.max_ms is not None:
-            limit = record.answered_ms + record.max_ms
-            if deadline is None or limit < deadline:
-                deadline = limit
+        limit = record.limit_ms()
+        if limit is not None and (deadline is None or limit < deadline):
+            deadline = limit
         return deadline
 
     def next_deadline(self) -> int | None:
@@ -422,11 +507,9 @@ class PrepaidGuard:
                 instant = budget.instant(now, self.stats)
                 if instant is not None and (earliest is None or instant < earliest):
                     earliest = instant
-        for record in self._calls.values():
-            if record.answered_ms is not None and record.max_ms is not None:
-                limit = record.answered_ms + record.max_ms
-                if earliest is None or limit < earliest:
-                    earliest = limit
+        first = self._limits.first()
+        if first is not None and (earliest is None or first[0] < earliest):
+            earliest = first[0]
         return earliest
 
     def on_time(self) -> list[GuardCut]:
@@ -471,44 +554,74 @@ class PrepaidGuard:
                     instant = budget.instant(now, self.stats)
                 if instant is not None and (earliest is None or instant < earliest):
                     best, earliest = budget, instant
-        for record in self._calls.values():
-            if record.answered_ms is not None:
-                if record.max_ms is None:
-                    continue
-                instant = record.answered_ms + record.max_ms
-            elif record.hold_until is not None:
-                instant = record.hold_until
-            else:
-                continue
-            # A budget and a call's own limit at the same instant: the budget first,
-            # since it cuts the call too and names the more important reason.
-            if earliest is None or instant < earliest:
-                best, earliest = record, instant
+        # A budget and a call's own limit at the same instant: the budget first, since
+        # it cuts the call too and names the more important reason.
+        for timers in (self._limits, self._holds):
+            first = timers.first()
+            if first is not None and (earliest is None or first[0] < earliest):
+                best, earliest = self._calls[first[1]], first[0]
         return best, earliest
+
+    def _limit_of(self, call: str) -> int | None:
+        record = self._calls.get(call)
+        return None if record is None else record.limit_ms()
+
+    def _hold_of(self, call: str) -> int | None:
+        record = self._calls.get(call)
+        return None if record is None or record.answered_ms is not None else record.hold_until
 
     # backstops ---------------------------------------------------------------------
     def backstops(self) -> list[tuple[str, int]]:
         """(call, whole seconds of talk time) for every answered call whose PBX
         backstop changed since the last call of this method. Seconds are rounded up
         from the exact deadline (the server's own cut comes first)."""
+        stale = self._stale_backstops
+        now = self.now_ms()
+        instants: dict[BudgetKey, int | None] = {}
+        for key in self._stale_budgets:
+            budget = self._budgets.get(key)
+            if budget is None or not budget.meters:
+                continue
+            instant = instants[key] = budget.instant(now, self.stats)
+            # Its calls' backstops were worked out with this instant already (or are
+            # stale themselves): nothing of theirs moved because of this budget.
+            if instant != budget.reported:
+                budget.reported = instant
+                stale.update(budget.meters.answered())
+        self._stale_budgets.clear()
         changed = []
-        for call in self._stale_backstops:
-            record = self._calls.get(call)
+        calls, budgets, stats = self._calls, self._budgets, self.stats
+        for call in stale:
+            record = calls.get(call)
             if record is None or record.answered_ms is None:
                 continue
-            deadline = self.deadline_of(call)
+            deadline = record.limit_ms()
+            for draw in record.draws:
+                key = draw.budget
+                if key in instants:
+                    instant = instants[key]
+                else:
+                    budget = budgets.get(key)
+                    instant = instants[key] = \
+                        budget.instant(now, stats) if budget is not None else None
+                if instant is not None and (deadline is None or instant < deadline):
+                    deadline = instant
             if deadline is None:
                 continue
             seconds = backstop_seconds(deadline - record.answered_ms)
             if seconds != record.backstop:
                 record.backstop = seconds
                 changed.append((call, seconds))
-        self._stale_backstops.clear()
+        stale.clear()
         return changed
 
     def has_stale_backstops(self) -> bool:
         """Whether `backstops()` may have something to say."""
-        return bool(self._stale_backstops)
+        if self._stale_backstops:
+            return True
+        budgets = self._budgets
+        return any(key in budgets and budgets[key].meters.has_answered()
+                   for key in self._stale_budgets)
 
     def take_stats(self) -> list[SearchStats]:
         stats, self.stats = self.stats, []
@@ -525,15 +638,11 @@ class PrepaidGuard:
             return longest
         for draw in record.draws:
             budget = self._budgets[draw.budget]
-            meter = budget.meters.get(record.key)
-            if meter is None:
+            if record.key not in budget.meters:
                 continue
-            meter.answered_ms = now          # as if answered now, for this one search
-            try:
-                instant = exhaustion_instant(budget.meters.values(), budget.limit, now,
-                                             self.stats)
-            finally:
-                meter.answered_ms = None
+            instant = budget.meters.instant_with(
+                record.key, Meter(draw.terms, budget.currency, answered_ms=now), budget.limit,
+                now, self.stats, near=budget.near())
             if instant is not None:
                 allowed = max(0, instant - now)
                 longest = allowed if longest is None else min(longest, allowed)
@@ -544,7 +653,7 @@ class PrepaidGuard:
             budget = self._budgets.get(draw.budget)
             if budget is None:
                 continue
-            meter = budget.meters.pop(record.key, None)
+            meter = budget.meters.remove(record.key)
             if meter is not None:
                 # What it cost never exceeds what it reserved: the cut moves later.
                 budget.limit -= meter.final(end_ms)
@@ -556,16 +665,22 @@ class PrepaidGuard:
         # The call stays known (so a late answer is checked again) but reserves nothing.
         for draw in record.draws:
             budget = self._budgets.get(draw.budget)
-            if budget is not None and budget.meters.pop(record.key, None) is not None:
+            if budget is not None and budget.meters.remove(record.key) is not None:
                 self._touch(budget, earlier=False)
         record.held = False
         record.hold_until = None
 
     def _touch(self, budget: _Budget, *, earlier: bool | None) -> None:
         budget.touch(earlier)
-        # Every answered call of the budget may get a new maximum talk time.
-        self._stale_backstops.update(key for key, meter in budget.meters.items()
-                                     if meter.answered_ms is not None)
+        # Every answered call of the budget may get a new maximum talk time:
+        # `backstops()` looks at them if the budget's instant moved.
+        if budget.meters.has_answered():
+            self._stale_budgets.add(budget.key)
+
+
+def _by_bound(plan: tuple[int | None, int, _Budget, Meter]) -> tuple[bool, int, int]:
+    bound, order = plan[0], plan[1]
+    return (bound is None, bound if bound is not None else 0, order)
 
 
 def draws_for(levels: Iterable[tuple[BudgetKey, RateTerms | None]]) -> tuple[Draw, ...]:
