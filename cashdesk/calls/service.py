@@ -5,9 +5,11 @@ writer thread, the prepaid guard's timer in between.
   `async_authorise` (run on the writer thread too, so an authorisation and the events
   of other calls never race for the same credit). Whatever queues up while the writer
   is busy goes to it together: the events as one batch, the authorisations as another
-  (a burst of INVITEs is answered in one trip). Those batches and the timer's cuts
-  come before anything else waiting (top-ups, reads): the PBX and the desks wait for
-  them. Each batch runs in one transaction.
+  (a burst of INVITEs is answered in one trip). What waits is taken in three lanes:
+  the timer's cuts and the authorisations first (a call's setup is held until its
+  answer, and deciding one costs a fraction of a millisecond), then event batches
+  (what the desks wait for), then the rest (top-ups, reads). Each batch runs in one
+  transaction.
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
@@ -29,6 +31,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from enum import IntEnum
 from functools import partial
 from typing import Any, TypeVar
 
@@ -50,6 +53,14 @@ from cashdesk.prepaid.runner import DeadlineRunner
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+class Lane(IntEnum):
+    """Which operations the writer takes first (lowest first; in order within one)."""
+
+    FIRST = 0    # the timer's cuts, authorisations
+    EVENTS = 1   # PBX event batches
+    OTHER = 2    # top-ups, rate refreshes, reconciliations, reads
+
 
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
@@ -99,11 +110,11 @@ class CallService:
         # What the writer announces during one trip, handed to the loop at its end in
         # one go (see `_trip`); None outside a trip (delivered one by one).
         self._outgoing: list[tuple[bool, Any]] | None = None
-        # Operations waiting for the writer, urgent ones (event batches, the timer's
+        # Operations waiting for the writer, by lane (see `Lane`; the module doc).
         # cuts) first; each executor task runs whichever is first when it starts.
         self._jobs_lock = threading.Lock()
-        self._urgent_jobs: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
-        self._other_jobs: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
+        self._lanes: tuple[deque[tuple[Future[Any], Callable[[], Any]]], ...] = tuple(
+            deque() for _ in Lane)
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
         tracker.on_change = self._from_writer_change
         tracker.on_command = self._from_writer_command
@@ -158,14 +169,14 @@ class CallService:
                 batch = list(self._queued)
                 self._queued.clear()
                 try:
-                    await self._writer(self.tracker.handle_many, batch, urgent=True)
+                    await self._writer(self.tracker.handle_many, batch, lane=Lane.EVENTS)
                 except Exception:
                     # One bad event must not take the rest of the batch with it.
                     log.exception("a batch of %d PBX events failed; applying them one by one",
                                   len(batch))
                     for event in batch:
                         try:
-                            await self._writer(self.tracker.handle, event, urgent=True)
+                            await self._writer(self.tracker.handle, event, lane=Lane.EVENTS)
                         except Exception:
                             log.exception("PBX event dropped: %s", event)
         finally:
@@ -198,7 +209,7 @@ class CallService:
     ) -> None:
         try:
             answers = await self._writer(self.tracker.authorise_many,
-                                         [request for request, _ in batch], urgent=True)
+                                         [request for request, _ in batch], lane=Lane.FIRST)
         except Exception as exc:
             if len(batch) > 1:
                 # One bad request must not refuse the others: ask one by one.
@@ -271,20 +282,20 @@ class CallService:
         await self._writer(refresh)
 
     # ---------------------------------------------------------------- internals ---
-    async def _writer(self, work: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+    async def _writer(self, work: Callable[..., T], *args: Any, lane: Lane = Lane.OTHER) -> T:
         job: Future[T] = Future()
         with self._jobs_lock:
-            (self._urgent_jobs if urgent else self._other_jobs).append(
+            self._lanes[lane].append(
                 (job, partial(self._trip, work, *args)))
         self._executor.submit(self._run_next)
         return await asyncio.wrap_future(job)
 
     def _run_next(self) -> None:
-        """Writer thread: run the first waiting operation, urgent ones first (one
-        executor task per operation submitted, so none is ever left behind)."""
+        """Writer thread: run the first waiting operation of the first lane that has one
+        (one executor task per operation submitted, so none is ever left behind)."""
         with self._jobs_lock:
-            queue = self._urgent_jobs or self._other_jobs
-            if not queue:
+            queue = next((lane for lane in self._lanes if lane), None)
+            if queue is None:
                 return
             job, work = queue.popleft()
         if not job.set_running_or_notify_cancel():
@@ -307,7 +318,7 @@ class CallService:
             return work(*args)
         finally:
             outgoing, self._outgoing = self._outgoing, None
-            if self._urgent_jobs or self._other_jobs:
+            if any(self._lanes):
                 # Another operation is waiting: it will tell the timer (a deadline
                 # is computed once per burst, not after every trip of it).
                 self._hand_over(outgoing, None, None)
@@ -354,7 +365,7 @@ class CallService:
         return await loop.run_in_executor(self._executor, self.tracker.next_deadline)
 
     async def _fire(self) -> None:
-        await self._writer(self.tracker.on_time, urgent=True)
+        await self._writer(self.tracker.on_time, lane=Lane.FIRST)
 
     def _from_writer_change(self, change: Change) -> None:
         self._from_writer(True, change)

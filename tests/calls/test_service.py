@@ -161,10 +161,10 @@ async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionma
     await service.async_stop()
 
 
-async def test_waiting_authorisations_go_together_before_reads(
+async def test_waiting_authorisations_go_first_and_together(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
-    """What the PBX waits for (a burst of authorisations, events) goes before a desk's
-    read that was waiting longer; the authorisations in one batch, in arrival order."""
+    """Authorisations (a call's setup waits for them) go first, in one batch in arrival
+    order, then the events, then a desk's read that had waited longest."""
     with sessions.begin() as db:
         shop = make_shop(db, clock, cabins=4)
     desk = Desk.open(sessions, clock)
@@ -192,13 +192,13 @@ async def test_waiting_authorisations_go_together_before_reads(
 
     blocker = asyncio.ensure_future(service.async_inspect(block))
     await eventually(busy.is_set)
-    # The writer is busy: a desk's read queues, then three INVITEs, then an event.
+    # The writer is busy: a desk's read queues, then an event, then three INVITEs.
     read = asyncio.ensure_future(service.async_inspect(lambda _: order.append("read")))
+    await asyncio.sleep(0.01)
+    bridge.port.on_event(CallStarted("c0", shop.cabins[0], UK, at=clock.now()))
     await asyncio.sleep(0.01)
     asking = [asyncio.ensure_future(bridge.port.async_authorise(
         AuthorisationRequest(f"a{n}", shop.cabins[n], UK, at=clock.now()))) for n in (1, 2, 3)]
-    await asyncio.sleep(0.01)
-    bridge.port.on_event(CallStarted("c0", shop.cabins[0], UK, at=clock.now()))
     await asyncio.sleep(0.01)
     release.set()
     await blocker
