@@ -32,12 +32,17 @@ Finding T:
   summing them gives T with no further evaluation. When the guess is off (few calls,
   long increments) the window is halved instead, folding meters as before, until it
   is at most one second wide. About two evaluations per meter in all.
+- A budget's meters (`MeterSet`) also keep their values at the last T found (the
+  *anchor*), updated in O(1) as meters come and go, and are filed by their millisecond
+  of the second. After a small change the next T is close: the search walks there
+  from the anchor a window at a time, evaluating only the meters filed under the
+  window's milliseconds; farther, the anchor serves as a probe already made.
 """
 
 from __future__ import annotations
 
 import functools
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +61,15 @@ _SECOND = 1000
 _GUIDED_MIN_METERS = 24
 #: Guided probes tried before bisecting.
 _GUIDED_PROBES = 4
+#: Stepping meters are filed by their millisecond of the second in buckets of 2^3 ms.
+_PHASE_SHIFT = 3
+_PHASE_BUCKETS = _SECOND >> _PHASE_SHIFT
+#: A search sweeps from the anchor when the lines' slope puts the instant at most this
+#: far away (ms); farther, it probes.
+_SWEEP_MAX_MS = 1500
+#: A sweep's window: the estimated distance, 1/16 more and this margin (ms). Falling
+#: short costs only the next window.
+_SWEEP_MARGIN_MS = 16
 #: The margin (ms) a guided probe keeps beyond its estimate of T, plus 1/16 of the
 #: distance it estimates (measured: about 2.1 evaluations per meter with 500 meters).
 _MARGIN_MS = 128
@@ -276,10 +290,6 @@ class Lines:
             counts[start] = counts.get(start, 0) + 1
         return lines, list(terms)
 
-    @property
-    def stepping(self) -> bool:
-        return bool(self._stepping_answers)
-
     def floor(self) -> int | None:
         """The earliest answer of any meter (None: none answered)."""
         if self._floor is None and self._answers:
@@ -304,15 +314,6 @@ class Lines:
         candidate = (_MS_PER_MINUTE * (limit - self.constant) - self.upper) // self.rate
         return candidate if candidate >= latest else floor
 
-    def upper_reserved(self, t_ms: int) -> int | None:
-        """An upper bound of R(t) from the lines (valid once t is at or after every
-        answer of a meter that steps), None where the lines do not tell."""
-        latest = self.latest()
-        if latest is not None and t_ms < latest:
-            return None
-        # 60000·R(t) ≤ 60000·constant + rate·t + upper, rounded up.
-        return self.constant + -(-(self.rate * t_ms + self.upper) // _MS_PER_MINUTE)
-
 
 def _count(counts: dict[int, int], key: int, change: int) -> None:
     count = counts.get(key, 0) + change
@@ -324,18 +325,23 @@ def _count(counts: dict[int, int], key: int, change: int) -> None:
 
 class MeterSet:
     """The meters of one budget, by call, with their `Lines` and compiled terms kept
-    up to date, and every stepping meter's value at an *anchor*: an instant where the
-    last search evaluated them all, close to where the next one will look. Adding,
-    answering or removing a meter updates these in O(1), so a search starts from the
-    anchor as from a probe already made, with no pass over the meters."""
+    up to date, and every stepping meter's value at an *anchor*: the last instant a
+    search found (or an instant where it evaluated them all). Adding, answering or
+    removing a meter updates these in O(1), and the stepping meters are also filed by
+    their millisecond of the second, so that a search after a small change sweeps only
+    the meters that step between the anchor and the new instant (`_sweep`)."""
 
-    __slots__ = ("_anchor", "_terms", "_values", "lines", "meters")
+    __slots__ = ("_anchor", "_phases", "_sum", "_terms", "_values", "lines", "meters")
 
     def __init__(self) -> None:
         self.meters: dict[str, Meter] = {}
         self._terms: dict[str, Term] = {}        # the meters that step
         self._values: dict[str, int] = {}       # their values at the anchor (same order)
+        self._sum = 0                           # … summed
         self._anchor: int | None = None
+        # The stepping meters by the millisecond of the second they step at, in buckets
+        # of 2^_PHASE_SHIFT ms.
+        self._phases: dict[int, dict[str, Term]] = {}
         self.lines = Lines()
 
     def __len__(self) -> int:
@@ -365,8 +371,7 @@ class MeterSet:
         meter = self.meters.pop(call, None)
         if meter is not None:
             self.lines.remove(meter)
-            if self._terms.pop(call, None) is not None and self._anchor is not None:
-                del self._values[call]
+            self._unstep(call)
         return meter
 
     def answer(self, call: str, at_ms: int) -> None:
@@ -375,18 +380,32 @@ class MeterSet:
         self.lines.remove(meter)
         meter.answered_ms = at_ms
         self.lines.add(meter)
+        self._unstep(call)
         if meter.steps:
             self._step(call, meter.term())
-        elif self._terms.pop(call, None) is not None and self._anchor is not None:
-            del self._values[call]
 
     def _step(self, call: str, term: Term) -> None:
         self._terms[call] = term
+        phase = (term[0] % _SECOND) >> _PHASE_SHIFT
+        bucket = self._phases.get(phase)
+        if bucket is None:
+            bucket = self._phases[phase] = {}
+        bucket[call] = term
         anchor = self._anchor
         if anchor is not None:
-            end, first, initial_end, increment, base, step, denominator, minor = term
-            self._values[call] = first if anchor <= end else \
-                minor * ((base - step * ((initial_end - anchor) // increment)) // denominator)
+            value = self._values[call] = _value(term, anchor)
+            self._sum += value
+
+    def _unstep(self, call: str) -> None:
+        term = self._terms.pop(call, None)
+        if term is not None:
+            phase = (term[0] % _SECOND) >> _PHASE_SHIFT
+            bucket = self._phases[phase]
+            del bucket[call]
+            if not bucket:
+                del self._phases[phase]
+            if self._anchor is not None:
+                self._sum -= self._values.pop(call)
 
     def has_answered(self) -> bool:
         return bool(self.lines._answers)
@@ -398,27 +417,14 @@ class MeterSet:
     def reserved(self, t_ms: int) -> int:
         """R(t): what the calls reserve at `t_ms`."""
         if t_ms == self._anchor:
-            return self.lines.constant + sum(self._values.values())
+            return self.lines.constant + self._sum
         return self.lines.constant + total_reserved(self._terms.values(), t_ms)
-
-    def _known(self) -> Probe | None:
-        anchor = self._anchor
-        return None if anchor is None else (anchor, list(self._values.values()))
-
-    def _moor(self, instant: int | None, values: list[int] | None) -> None:
-        # The instant just found becomes the anchor, if the search gave every value there.
-        if instant is not None and values is not None:
-            self._anchor = instant
-            self._values = dict(zip(self._terms, values))
 
     def instant(self, limit: int, now_ms: int, stats: list[SearchStats] | None = None, *,
                 near: Iterable[int | None] = ()) -> int | None:
         """`exhaustion_instant` of these meters; `near`: instants to look at first (the
         last instant known, bounds from it), any of them may be wrong."""
-        instant, values = _search(list(self._terms.values()), self.lines, limit, now_ms,
-                                  stats, near, self._known())
-        self._moor(instant, values)
-        return instant
+        return self._instant(None, limit, now_ms, stats, near)
 
     def instant_with(self, call: str, meter: Meter, limit: int, now_ms: int,
                      stats: list[SearchStats] | None = None, *,
@@ -428,20 +434,175 @@ class MeterSet:
         with self._replaced(call, meter):
             if call in self._terms:
                 terms = [term for key, term in self._terms.items() if key != call]
-                known = None
+                if meter.steps:
+                    terms.append(meter.term())
+                return _search(terms, self.lines, limit, now_ms, stats, near)[0]
+            return self._instant(meter.term() if meter.steps else None, limit, now_ms, stats,
+                                 near)
+
+    def _instant(self, extra: Term | None, limit: int, now_ms: int,
+                 stats: list[SearchStats] | None, near: Iterable[int | None]) -> int | None:
+        """The exhaustion instant of these meters and `extra`, swept from the anchor if
+        it is close, else searched with the anchor as a probe already made (or from
+        scratch); the anchor moves to it."""
+        anchor = self._anchor
+        if anchor is not None and len(self._terms) >= _GUIDED_MIN_METERS:
+            swept = self._sweep(anchor, extra, limit, stats)
+            if swept is not None:
+                return swept
+        terms = list(self._terms.values())
+        count = len(terms)
+        known: Probe | None = None
+        if anchor is not None:
+            known = anchor, list(self._values.values())
+            if extra is not None:
+                known[1].append(_value(extra, anchor))
+        if extra is not None:
+            terms.append(extra)
+        instant, values = _search(terms, self.lines, limit, now_ms, stats, near, known)
+        if instant is not None and values is not None:
+            self._anchor = instant
+            self._values = dict(zip(self._terms, values[:count]))
+            self._sum = sum(self._values.values())
+        return instant
+
+    def _sweep(self, anchor: int, extra: Term | None, limit: int,
+               stats: list[SearchStats] | None) -> int | None:
+        """The exhaustion instant, walked to from the anchor one window of at most a
+        second at a time: in such a window each meter steps at most once, at its own
+        millisecond of the second, so only the meters filed under the window's
+        milliseconds are evaluated (each at its step), and their steps, sorted and
+        summed, give the instant. None (search instead) when the instant is one of the
+        special cases, when the lines' slope puts it more than a second or two away,
+        or once the walk has evaluated as many meters as there are."""
+        lines = self.lines
+        floor = lines.floor()
+        if floor is None or lines.latest() is None \
+                or lines.constant + lines.first > limit:
+            return None
+        rate = lines.rate
+        total = lines.constant + self._sum
+        extra_now = 0                         # the extra meter's value at `origin`
+        if extra is not None:
+            extra_now = _value(extra, anchor)
+            total += extra_now
+        later = total <= limit
+        if abs(limit - total) * _MS_PER_MINUTE > _SWEEP_MAX_MS * rate:
+            return None
+        terms, values, phases = self._terms, self._values, self._phases
+        budget = len(terms)                   # meters evaluated before giving up
+        evaluations = windows = 0
+        moved: dict[str, int] = {}            # values at `origin` of meters that stepped
+        origin = anchor
+        while budget > 0:
+            windows += 1
+            # Newton's step along the lines' slope, and a margin: the window to sweep.
+            distance = abs(limit - total) * _MS_PER_MINUTE // rate + 1
+            width = min(_SECOND, distance + _SWEEP_MARGIN_MS + (distance >> 4))
+            # The meters filed under the window's milliseconds: stepping at origin + 1 +
+            # offset (later) or at origin − offset (earlier), for offset < width.
+            first_ms = origin % _SECOND if later else (origin - width) % _SECOND
+            key = first_ms >> _PHASE_SHIFT
+            candidates: list[tuple[str, Term]] = []
+            for _ in range(min(_PHASE_BUCKETS,
+                               ((first_ms + width - 1) >> _PHASE_SHIFT) - key + 1)):
+                bucket = phases.get(key % _PHASE_BUCKETS)
+                if bucket is not None:
+                    candidates.extend(bucket.items())
+                key += 1
+            budget -= len(candidates) + 1
+            evaluations += len(candidates)
+            # Each candidate's step in the window, (instant, size, call, value after it
+            # — later — or before it — earlier), for those whose value changes there:
+            # `_value` written out, as this runs for every meter swept.
+            current = moved.get if moved else None
+            steps: list[tuple[int, int, str | None, int]]
+            if later:
+                last = origin + width
+                steps = [
+                    (at, value - now, call, value)
+                    for call, term in candidates
+                    for at in [origin + 1 + (term[0] - origin) % _SECOND] if at <= last
+                    for now in [values[call] if current is None
+                                else current(call, values[call])]
+                    for value in [term[1] if at <= term[0] else term[7] * (
+                        (term[4] - term[5] * ((term[2] - at) // term[3])) // term[6])]
+                    if value != now]
             else:
-                terms = list(self._terms.values())
-                known = self._known()
-            count = len(terms)
-            if meter.steps:
-                term = meter.term()
-                terms.append(term)
-                if known is not None:
-                    known[1].append(_value(term, known[0]))
-            instant, values = _search(terms, self.lines, limit, now_ms, stats, near, known)
-            if values is not None and count == len(self._terms):
-                self._moor(instant, values[:count])
-            return instant
+                last = origin - width
+                steps = [
+                    (at, now - value, call, value)
+                    for call, term in candidates
+                    for at in [origin - (origin - 1 - term[0]) % _SECOND] if at > last
+                    for now in [values[call] if current is None
+                                else current(call, values[call])]
+                    for value in [term[1] if at <= term[0] + 1 else term[7] * (
+                        (term[4] - term[5] * ((term[2] - at + 1) // term[3])) // term[6])]
+                    if value != now]
+            if extra is not None:
+                evaluations += 1
+                if later:
+                    at = origin + 1 + (extra[0] - origin) % _SECOND
+                    if at <= last:
+                        value = _value(extra, at)
+                        if value != extra_now:
+                            steps.append((at, value - extra_now, None, value))
+                else:
+                    at = origin - (origin - 1 - extra[0]) % _SECOND
+                    if at > last:
+                        value = _value(extra, at - 1)
+                        if value != extra_now:
+                            steps.append((at, extra_now - value, None, value))
+            steps.sort(key=_first, reverse=not later)
+            sums = list(accumulate([size for _, size, _, _ in steps]))
+            if later:
+                # The first step that does not fit: T is the millisecond before it.
+                cut = bisect_right(sums, limit - total)
+                if cut < len(steps):
+                    instant = steps[cut][0] - 1
+                    for at, _, call, after in steps:
+                        if at > instant:
+                            break
+                        if call is not None:
+                            moved[call] = after
+                    self._moor(instant, moved)
+                    _record(stats, len(terms), evaluations, windows, instant - anchor)
+                    return instant
+                origin += width
+                total += sums[-1] if sums else 0
+            else:
+                # Undo steps, latest first, until what is left fits: T is the millisecond
+                # before the last undone (all steps at that millisecond undone).
+                cut = bisect_left(sums, total - limit)
+                if cut < len(steps):
+                    at = steps[cut][0]
+                    for step_at, _, call, before in steps:
+                        if step_at < at:
+                            break
+                        if call is not None:
+                            moved[call] = before
+                    self._moor(at - 1, moved)
+                    _record(stats, len(terms), evaluations, windows, anchor - at + 1)
+                    return at - 1
+                origin -= width
+                total -= sums[-1] if sums else 0
+            for _, _, call, value in steps:
+                if call is None:
+                    extra_now = value
+                else:
+                    moved[call] = value
+        return None
+
+    def _moor(self, instant: int, moved: dict[str, int]) -> None:
+        # The anchor moves to `instant`, where the meters that stepped on the way have
+        # these values.
+        values = self._values
+        change = 0
+        for call, value in moved.items():
+            change += value - values[call]
+            values[call] = value
+        self._sum += change
+        self._anchor = instant
 
     def bound_with(self, call: str, meter: Meter, limit: int, now_ms: int) -> int | None:
         """`Lines.bound` if `call`'s meter were `meter`: what-if, nothing kept."""
@@ -463,6 +624,10 @@ class MeterSet:
             if old is not None:
                 lines.add(old)
             lines._floor, lines._latest = saved
+
+
+def _first(step: tuple[int, int, str | None, int]) -> int:
+    return step[0]
 
 
 def _value(term: Term, t_ms: int) -> int:
@@ -591,11 +756,12 @@ def _narrow(active: list[Term], fixed: int, limit: int, lo: int, hi: int,
                                 in zip(active, low_values, high_values, places)])
                 sums = list(accumulate([size for _, size, _, _ in steps]))
                 cut = bisect_right(sums, limit - at_lo)
-                for _, _, place, low in steps[cut:]:
-                    final[place] = low
-                for _, size, place, low in steps[:cut]:
-                    final[place] = low + size
-                return steps[cut][0] - 1, evaluations, probes, final
+                instant = steps[cut][0] - 1
+                for at, size, place, low in steps:
+                    # At T, the steps before it are made (not those at T + 1 sorted
+                    # before the one that does not fit).
+                    final[place] = low + size if at <= instant else low
+                return instant, evaluations, probes, final
         x = None
         while first_probes:
             hint = first_probes.pop()

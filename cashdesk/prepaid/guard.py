@@ -183,11 +183,13 @@ class _Budget:
 
 
 class _Call:
-    __slots__ = ("answered_ms", "backstop", "draws", "held", "hold_until", "key", "max_ms")
+    __slots__ = ("answered_ms", "backstop", "budgets", "draws", "held", "hold_until", "key",
+                 "max_ms")
 
     def __init__(self, key: str, draws: tuple[Draw, ...], max_ms: int | None) -> None:
         self.key = key
         self.draws = draws
+        self.budgets = tuple(draw.budget for draw in draws)
         self.answered_ms: int | None = None
         self.max_ms = max_ms
         # Whether the call's meters are in its budgets: always once answered; before
@@ -591,21 +593,31 @@ class PrepaidGuard:
         self._stale_budgets.clear()
         changed = []
         calls, budgets, stats = self._calls, self._budgets, self.stats
+        # The earliest instant of each set of budgets calls draw on (most share one).
+        earliest: dict[tuple[BudgetKey, ...], int | None] = {}
         for call in stale:
             record = calls.get(call)
             if record is None or record.answered_ms is None:
                 continue
-            deadline = record.limit_ms()
-            for draw in record.draws:
-                key = draw.budget
-                if key in instants:
-                    instant = instants[key]
-                else:
-                    budget = budgets.get(key)
-                    instant = instants[key] = \
-                        budget.instant(now, stats) if budget is not None else None
-                if instant is not None and (deadline is None or instant < deadline):
-                    deadline = instant
+            keys = record.budgets
+            if keys in earliest:
+                deadline = earliest[keys]
+            else:
+                deadline = None
+                for key in keys:
+                    if key in instants:
+                        instant = instants[key]
+                    else:
+                        budget = budgets.get(key)
+                        instant = instants[key] = \
+                            budget.instant(now, stats) if budget is not None else None
+                    if instant is not None and (deadline is None or instant < deadline):
+                        deadline = instant
+                earliest[keys] = deadline
+            if record.max_ms is not None:
+                limit = record.answered_ms + record.max_ms
+                if deadline is None or limit < deadline:
+                    deadline = limit
             if deadline is None:
                 continue
             seconds = backstop_seconds(deadline - record.answered_ms)

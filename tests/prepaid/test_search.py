@@ -102,7 +102,8 @@ def test_matches_a_second_by_second_walk(raw: list, currency: str, horizon: int,
     calls = build(raw)
     answered = [a for _, a in calls if a is not None]
     last = max(answered, default=NOW)
-    limit = limit_around(calls, currency, last + horizon, jitter * _minor(currency) // 100)
+    # (A limit a few sub-units off: in yen, at 0.02 a minute, one more yen is 50 minutes.)
+    limit = limit_around(calls, currency, last + horizon, jitter)
     assert fast(calls, limit, currency) == expected_cut(calls, limit, currency, now=NOW,
                                                         horizon_ms=horizon + 2 * 3_600_000)
 
@@ -202,6 +203,61 @@ def test_a_meter_set_kept_up_to_date_searches_like_a_search_from_scratch(
         bound = meters.bound_with("extra", extra, limit, now)
         if with_extra is not None:
             assert bound is not None and bound <= with_extra
+
+
+def anchored_correctly(meters: MeterSet) -> bool:
+    """The anchor's bookkeeping: every stepping meter's value there, and their sum."""
+    anchor = meters._anchor
+    if anchor is None:
+        return True
+    values = {call: budget._value(term, anchor) for call, term in meters._terms.items()}
+    return meters._values == values and meters._sum == sum(values.values()) \
+        and list(meters._values) == list(meters._terms)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32), st.sampled_from(CURRENCIES),
+       st.sampled_from([30_000, 240_000, 3_600_000, 86_400_000]))
+def test_many_meters_searched_after_small_changes_like_from_scratch(
+        seed: int, currency: str, ahead: int) -> None:
+    """24 to 80 meters, then one change at a time (a call added or gone, the limit
+    moved): searches from the anchor — swept, or probed — and what-ifs with a call
+    more give the previous search's answers, and the anchor stays right."""
+    rng = random.Random(seed)
+    now = NOW
+    meters = MeterSet()
+
+    def random_terms() -> RateTerms:
+        return terms(rng.choice(RATES[1:]), rng.choice(FEES), rng.choice(STEPS[:4]),
+                     rng.choice([0, 0, 5]))
+
+    for i in range(rng.randint(24, 80)):
+        meters.add(str(i), Meter(random_terms(), currency, now - rng.randint(0, 20_000)))
+    limit = max(0, meters.reserved(now + ahead) + rng.randint(-300, 300))
+
+    def expected(extra: Meter | None = None) -> int | None:
+        every = [*meters.meters.values(), *([extra] if extra is not None else [])]
+        return oracle.exhaustion_instant(
+            [oracle.Meter(m.terms, currency, m.answered_ms) for m in every], limit, now)
+
+    assert meters.instant(limit, now) == expected()
+    for step in range(25):
+        roll = rng.random()
+        if roll < 0.4:
+            meters.add(f"n{step}", Meter(random_terms(), currency, now))
+        elif roll < 0.7 and len(meters) > 24:
+            meters.remove(rng.choice(list(meters)))
+        else:
+            limit = max(0, limit + rng.randint(-2000, 2000) * _minor(currency) // 100)
+        assert anchored_correctly(meters)
+        now += rng.randint(0, 100)
+        extra = Meter(random_terms(), currency, now)
+        assert meters.instant_with("extra", extra, limit, now) == expected(extra)
+        assert anchored_correctly(meters)
+        assert meters.instant(limit, now) == expected()
+        assert anchored_correctly(meters)
+        assert meters.reserved(now + ahead) == sum(m.reserved(now + ahead)
+                                                   for m in meters.meters.values())
 
 
 @pytest.mark.parametrize("count", [50, 500])
