@@ -6,7 +6,9 @@ database work costs per call.
 
 1. `exhaustion_instant` over 50 and 500 answered calls (mixed 60/60, 30/6 and 1/1
    rates, some with connection fees, answered over the last ten minutes, the balance
-   running out about five minutes ahead), price memos cold each run.
+   running out about five minutes ahead), a search from scratch: nothing carried over
+   from the run before but each meter's compiled term, which the guard makes once per
+   answered call (the time to make them all is printed beside, not counted).
 2. Churn on a guard holding 50 / 500 live calls on one shop account under a prepaid
    reseller (two levels per call), 50 new calls a second: one "new call" = authorise
    (with its exact maximum talk time) + answer + one older call finishing + the next

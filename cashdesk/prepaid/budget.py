@@ -261,7 +261,7 @@ class Lines:
         """The lines of `meters` and the terms of those that step, in one pass."""
         lines = cls()
         constant = 0
-        answers = lines._answers
+        answers, stepping_answers = lines._answers, lines._stepping_answers
         stepping: list[Meter] = []
         for meter in meters:
             answered = meter._answered_ms
@@ -273,6 +273,7 @@ class Lines:
                 constant += meter.first
             else:
                 stepping.append(meter)
+                stepping_answers[answered] = stepping_answers.get(answered, 0) + 1
         lines.constant = constant
         if not stepping:
             return lines, []
@@ -283,11 +284,6 @@ class Lines:
         lines.lower = sum(lowers)
         lines.upper = sum(uppers)
         lines.middle = sum(middles)
-        counts = lines._stepping_answers
-        for meter in stepping:
-            start = meter._answered_ms
-            assert start is not None
-            counts[start] = counts.get(start, 0) + 1
         return lines, list(terms)
 
     def floor(self) -> int | None:
@@ -459,7 +455,8 @@ class MeterSet:
                 known[1].append(_value(extra, anchor))
         if extra is not None:
             terms.append(extra)
-        instant, values = _search(terms, self.lines, limit, now_ms, stats, near, known)
+        instant, values = _search(terms, self.lines, limit, now_ms, stats, near, known,
+                                  keep=True)
         if instant is not None and values is not None:
             self._anchor = instant
             self._values = dict(zip(self._terms, values[:count]))
@@ -670,9 +667,11 @@ Probe = tuple[int, list[int]]
 
 def _search(terms: list[Term], lines: Lines, limit: int, now_ms: int,
             stats: list[SearchStats] | None, near: Iterable[int | None],
-            known: Probe | None = None) -> tuple[int | None, list[int] | None]:
-    """The exhaustion instant T, and every stepping meter's value at T if the search
-    worked them out. `known`: the meters' values at some instant, already at hand."""
+            known: Probe | None = None, keep: bool = False
+            ) -> tuple[int | None, list[int] | None]:
+    """The exhaustion instant T, and (if `keep`) every stepping meter's value at T if
+    the search worked them out. `known`: the meters' values at some instant, already
+    at hand."""
     floor = lines.floor()
     if floor is None:
         return (None if lines.constant <= limit else now_ms), None
@@ -702,17 +701,18 @@ def _search(terms: list[Term], lines: Lines, limit: int, now_ms: int,
     guided = len(terms) >= _GUIDED_MIN_METERS
     guess = (scaled - lines.middle) // rate if guided else None
     instant, evaluations, probes, values = _narrow(terms, lines.constant, limit, lo, hi,
-                                                   first_probes, guess, rate, known)
+                                                   first_probes, guess, rate, known, keep)
     _record(stats, len(terms), evaluations, probes, window)
     return instant, values
 
 
 def _narrow(active: list[Term], fixed: int, limit: int, lo: int, hi: int,
-            first_probes: list[int], guess: int | None, rate: int, known: Probe | None
-            ) -> tuple[int, int, int, list[int] | None]:
+            first_probes: list[int], guess: int | None, rate: int, known: Probe | None,
+            keep: bool) -> tuple[int, int, int, list[int] | None]:
     """The last instant T in [lo, hi) where fixed + Σ active reservations ≤ limit,
     given that it holds at `lo` and not at `hi`, and the values at `known` (within [lo,
-    hi]) if given; (T, evaluations, probes, every meter's value at T if worked out)."""
+    hi]) if given; (T, evaluations, probes, every meter's value at T if `keep` and
+    worked out)."""
     low_values: list[int] | None = None     # each active meter's value at lo, once known
     high_values: list[int] | None = None    # … at hi
     at_lo = at_hi = 0                       # R(lo), R(hi) once known
@@ -732,25 +732,32 @@ def _narrow(active: list[Term], fixed: int, limit: int, lo: int, hi: int,
         if low_values is not None and high_values is not None:
             # A meter equal at both ends does not step in between: fold it.
             moving = list(map(ne, low_values, high_values))
-            if final is None:
-                final = list(low_values)
-                places = list(compress(range(len(moving)), moving))
-            elif not all(moving):
-                for place, low, still in zip(places, low_values, moving):
-                    if not still:
-                        final[place] = low
-                places = list(compress(places, moving))
-            else:
-                moving = []
-            if moving:
+            folding = not all(moving)
+            if keep:
+                if final is None:
+                    final = list(low_values)
+                    places = list(compress(range(len(moving)), moving))
+                elif folding:
+                    for place, low, still in zip(places, low_values, moving):
+                        if not still:
+                            final[place] = low
+                    places = list(compress(places, moving))
+            if folding:
                 active = list(compress(active, moving))
                 low_values = list(compress(low_values, moving))
                 high_values = list(compress(high_values, moving))
                 fixed = at_lo - sum(low_values)
-            if hi - lo <= _SECOND:
+            if hi - lo <= _SECOND and not keep:
                 # Each meter left steps exactly once in (lo, hi], at its own millisecond
                 # of the second: sum the steps in time order up to the one that does
                 # not fit.
+                ats = sorted([(lo + 1 + (term[0] - lo) % _SECOND, high - low)
+                              for term, low, high in zip(active, low_values, high_values)])
+                sums = list(accumulate([size for _, size in ats]))
+                return ats[bisect_right(sums, limit - at_lo)][0] - 1, evaluations, probes, None
+            if hi - lo <= _SECOND:
+                # The same, keeping every meter's value at T.
+                assert final is not None
                 steps = sorted([(lo + 1 + (term[0] - lo) % _SECOND, high - low, place, low)
                                 for term, low, high, place
                                 in zip(active, low_values, high_values, places)])
@@ -795,6 +802,8 @@ def _narrow(active: list[Term], fixed: int, limit: int, lo: int, hi: int,
         else:
             hi, high_values, at_hi = x, values, total
     # T = lo: the values there.
+    if not keep:
+        return lo, evaluations, probes, None
     if final is None:
         final = low_values                  # none folded: every meter's, if known
     elif low_values is not None:
