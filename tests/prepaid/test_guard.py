@@ -333,3 +333,43 @@ def test_the_clock_alone_drives_the_guard(clock: FakeClock) -> None:
     assert guard.on_time() == []
     clock.advance(timedelta(milliseconds=1).total_seconds())
     assert [c.call for c in guard.on_time()] == ["a"]
+
+
+def test_searches_are_saved_where_they_cannot_change_the_answer(clock: FakeClock) -> None:
+    """A budget whose lines put its instant beyond the shortest talk time found is not
+    searched; a call answered at its authorisation's millisecond makes its budgets what
+    the authorisation searched, so they need no search again."""
+    guard = PrepaidGuard(clock)
+    guard.set_budget(SHOP, units("1.00"), EUR)
+    guard.set_budget(RESELLER, units("100000"), EUR)
+    for n in range(30):
+        call = f"old{n}"
+        assert guard.authorise(call, [Draw(SHOP, terms("0.001")),
+                                      Draw(RESELLER, terms("0.01"))]).allowed
+        guard.answer(call)
+    guard.take_stats()
+    admission = guard.authorise("new", [Draw(RESELLER, terms("0.05")), Draw(SHOP, terms("0.1"))])
+    searched = guard.take_stats()
+    assert admission.allowed and len(searched) == 1          # the shop's only
+    assert searched[0].meters == 31
+    guard.answer("new")
+    assert guard.next_cut() is not None
+    assert [s.meters for s in guard.take_stats()] == [31]    # the reseller's, not the shop's
+    assert guard.max_talk_ms("new") == admission.max_duration_ms
+
+
+def test_deadline_heaps_stay_small_when_calls_end_before_their_deadlines(
+        clock: FakeClock) -> None:
+    guard = guard_with(clock, shop="1000")
+    for n in range(2000):
+        call = str(n)
+        guard.authorise(call, [Draw(SHOP, terms("0.01"))], max_call_ms=3_600_000)
+        guard.answer(call)
+        clock.advance(1)
+        if n >= 10:
+            guard.finish(str(n - 10), epoch_ms(clock.now()))
+    assert len(guard.calls()) == 10
+    assert len(guard._limits._heap) <= 2 * 10 + 64 + 1
+    assert len(guard._holds._heap) <= 2 * 10 + 64 + 1
+    oldest = guard.answered_at("1990")
+    assert oldest is not None and guard.next_deadline() == oldest + 3_600_000
