@@ -199,15 +199,16 @@ class Driver:
 
 class Probe:
     """Where the time goes on the server's side, over the measured window: the writer
-    thread's batches of events and its authorisations, and the delay from a PBX event
+    thread's batches of events and of authorisations, and the delay from a PBX event
     to its publication (before any desk is written to)."""
 
     def __init__(self, tracker: Any, hub: Any, pbx: ScriptedPbx) -> None:
         self.batches: list[tuple[int, float]] = []
-        self.authorisations: list[float] = []
+        self.authorisations: list[tuple[int, float]] = []
         self.to_publish: list[float] = []
         self._on = False
-        handle_many, authorise, publish = tracker.handle_many, tracker.authorise, hub.publish
+        handle_many, authorise_many, publish = (tracker.handle_many, tracker.authorise_many,
+                                                 hub.publish)
 
         def timed_handle_many(events: Any) -> None:
             events = list(events)
@@ -218,13 +219,15 @@ class Probe:
                 if self._on:
                     self.batches.append((len(events), (time.perf_counter() - began) * 1000))
 
-        def timed_authorise(request: Any) -> Any:
+        def timed_authorise_many(requests: Any) -> Any:
+            requests = list(requests)
             began = time.perf_counter()
             try:
-                return authorise(request)
+                return authorise_many(requests)
             finally:
                 if self._on:
-                    self.authorisations.append((time.perf_counter() - began) * 1000)
+                    self.authorisations.append((len(requests),
+                                                (time.perf_counter() - began) * 1000))
 
         def timed_publish(shop: int, kind: str, data: dict[str, Any]) -> int:
             if self._on and kind == "call":
@@ -233,7 +236,7 @@ class Probe:
                     self.to_publish.append((time.monotonic_ns() - stamped) / 1e6)
             return publish(shop, kind, data)
 
-        tracker.handle_many, tracker.authorise = timed_handle_many, timed_authorise
+        tracker.handle_many, tracker.authorise_many = timed_handle_many, timed_authorise_many
         hub.publish = timed_publish
 
     def start(self) -> None:
@@ -245,15 +248,18 @@ class Probe:
     def report(self, wall: float) -> list[str]:
         sizes = [size for size, _ in self.batches]
         spent = [ms for _, ms in self.batches]
-        busy = (sum(spent) + sum(self.authorisations)) / 1000 / wall * 100
+        asked = [size for size, _ in self.authorisations]
+        deciding = [ms for _, ms in self.authorisations]
+        busy = (sum(spent) + sum(deciding)) / 1000 / wall * 100
         lines = []
-        if spent and self.authorisations:
+        if spent and deciding:
             lines.append(f"writer thread: busy {busy:.0f} % — {len(self.batches)} event "
                          f"batches (mean {statistics.mean(sizes):.1f} events, p50 "
                          f"{statistics.median(spent):.2f} ms, p99 "
-                         f"{percentile(spent, 0.99):.2f} ms), {len(self.authorisations)} "
-                         f"authorisations (p50 {statistics.median(self.authorisations):.2f} "
-                         f"ms, p99 {percentile(self.authorisations, 0.99):.2f} ms)")
+                         f"{percentile(spent, 0.99):.2f} ms), {len(deciding)} batches of "
+                         f"authorisations (mean {statistics.mean(asked):.1f}, p50 "
+                         f"{statistics.median(deciding):.2f} ms, p99 "
+                         f"{percentile(deciding, 0.99):.2f} ms)")
         if self.to_publish:
             lines.append(f"PBX event → published (committed, before the desks): p50 "
                          f"{statistics.median(self.to_publish):.2f} ms, p99 "
