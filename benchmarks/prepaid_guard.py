@@ -13,6 +13,9 @@ database work costs per call.
    reseller (two levels per call), 50 new calls a second: one "new call" = authorise
    (with its exact maximum talk time) + answer + one older call finishing + the next
    deadline, and every 200 ms the backstops of all calls (as the tracker sends them).
+   Also printed (no METRIC): the same with 500 live calls on one account whose balance
+   lasts days, answered a second after their authorisation, the oldest ending — the
+   case of benchmarks/server.py.
 3. The tracker on a SQLite file: a whole call (authorise, started, ringing, answered,
    ended with its charge), each step one committed transaction, 100 / 500 other calls
    live on the same shop account.
@@ -128,6 +131,49 @@ def bench_churn(count: int, runs: int, ops: int = 100) -> float:
     return statistics.median(times)
 
 
+def _one_account_op(guard: PrepaidGuard, rng: random.Random, ringing: list[str],
+                    live: list[str]) -> None:
+    # A new call authorised; the one authorised a second (50 calls) ago answered.
+    call = uuid.uuid4().hex
+    guard.authorise(call, [Draw(account_budget(1), random_terms(rng))])
+    ringing.append(call)
+    if len(ringing) > 50:
+        answered = ringing.pop(0)
+        guard.answer(answered)
+        live.append(answered)
+
+
+def bench_churn_one_account(count: int, runs: int, ops: int = 200) -> float:
+    """The server's case (benchmarks/server.py): one shop account whose balance lasts
+    days, calls answered a second after their authorisation, the oldest ending."""
+    times = []
+    for run in range(runs):
+        rng = random.Random(run)
+        clock = FakeClock()
+        guard = PrepaidGuard(clock)
+        guard.set_budget(account_budget(1), 10**10, "EUR")      # 1,000,000.00
+        ringing: list[str] = []
+        live: list[str] = []
+        while len(live) < count:
+            _one_account_op(guard, rng, ringing, live)
+            clock.advance(0.02)
+        guard.backstops()
+        guard.next_deadline()
+        start = time.perf_counter()
+        for op in range(ops):
+            clock.advance(0.02)
+            _one_account_op(guard, rng, ringing, live)
+            guard.finish(live.pop(0), epoch_ms(clock.now()))
+            guard.next_deadline()
+            if op % 10 == 9:
+                guard.backstops()
+        elapsed = (time.perf_counter() - start) * 1000 / ops
+        times.append(elapsed)
+        print(f"  new call with {count} live on one account lasting days, run {run + 1}: "
+              f"{elapsed:.2f} ms per call")
+    return statistics.median(times)
+
+
 def bench_tracker(runs: int, live: int) -> float:
     from cashdesk.pbx.bridge import AuthorisationRequest
     from cashdesk.pbx.events import CallAnswered, CallEnded, CallRinging, CallStarted
@@ -170,6 +216,9 @@ def main() -> None:
     args = parser.parse_args()
     recompute = {n: bench_recompute(n, args.runs) for n in (50, 500)}
     churn = {n: bench_churn(n, max(3, args.runs // 2)) for n in (50, 500)}
+    one_account = bench_churn_one_account(500, max(3, args.runs // 2))
+    print(f"  guard work per new call, 500 live on one account lasting days: "
+          f"{one_account:.3f} ms (median)")
     tracker = {n: bench_tracker(args.runs, n) for n in (100, 500)}
     for n in (50, 500):
         print(f"METRIC guard_recompute_{n}_ms {recompute[n]:.3f} ms")

@@ -73,6 +73,8 @@ _SWEEP_MARGIN_MS = 16
 #: The margin (ms) a guided probe keeps beyond its estimate of T, plus 1/16 of the
 #: distance it estimates (measured: about 2.1 evaluations per meter with 500 meters).
 _MARGIN_MS = 128
+#: Farther than this (ms) from the side known, an aimed probe overshoots by half.
+_FAR_MS = 2000
 
 #: A meter compiled for evaluation (an answered call at a rate above zero): (end of
 #: the first increment, first increment, answer + initial increment, subsequent
@@ -817,7 +819,11 @@ def _aimed(lo: int, hi: int, lo_known: bool, hi_known: bool, at_lo: int, at_hi: 
     """Where to probe next to bracket T in at most a second, from the known side nearer
     the estimate of T (Newton's step along the lines' slope from one known side, the
     chord between two): just past that estimate, by a margin that grows with the
-    distance and doubles with each aimed probe that did not bracket T."""
+    distance and doubles with each aimed probe that did not bracket T. From one known
+    side more than two seconds away, half the distance past it: calls answered close
+    together step together, their sum is lumpy and Newton's step falls short, and a
+    first bracket, even wide, lets the next probes evaluate only the calls that step
+    inside it."""
     if lo_known and hi_known:
         estimate = lo + (limit - at_lo) * (hi - lo) // (at_hi - at_lo)
     elif lo_known:
@@ -825,9 +831,17 @@ def _aimed(lo: int, hi: int, lo_known: bool, hi_known: bool, at_lo: int, at_hi: 
     else:
         estimate = hi - (at_hi - limit) * _MS_PER_MINUTE // rate
     if lo_known and (not hi_known or estimate - lo <= hi - estimate):
-        x = estimate + ((_MARGIN_MS + ((estimate - lo) >> 4)) << misses)
+        distance = estimate - lo
+        margin = (_MARGIN_MS + (distance >> 4)) << misses
+        if not hi_known and distance > _FAR_MS:
+            margin = max(margin, distance >> 1)
+        x = estimate + margin
     else:
-        x = estimate - ((_MARGIN_MS + ((hi - estimate) >> 4)) << misses)
+        distance = hi - estimate
+        margin = (_MARGIN_MS + (distance >> 4)) << misses
+        if not lo_known and distance > _FAR_MS:
+            margin = max(margin, distance >> 1)
+        x = estimate - margin
     return min(hi - 1 if hi_known else hi, max(lo + 1 if lo_known else lo, x))
 
 

@@ -582,7 +582,7 @@ class PrepaidGuard:
         instants: dict[BudgetKey, int | None] = {}
         for key in self._stale_budgets:
             budget = self._budgets.get(key)
-            if budget is None or not budget.meters:
+            if budget is None or not budget.meters.has_answered():
                 continue
             instant = instants[key] = budget.instant(now, self.stats)
             # Its calls' backstops were worked out with this instant already (or are

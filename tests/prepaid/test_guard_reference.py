@@ -178,6 +178,14 @@ def _cut_key(cut: GuardCut) -> tuple[int, str, str]:
     return cut.at_ms, cut.call, cut.reason.value
 
 
+@pytest.mark.parametrize("seed", [2_358_447_351])
+def test_seeds_that_found_differences(seed: int) -> None:
+    """backstops() searched a budget none of whose calls was answered, at another
+    moment than the reference: with only held first increments over the limit, the
+    instant is the moment of the search."""
+    run(seed, 200)
+
+
 def run(seed: int, steps: int) -> None:
     rng = random.Random(seed)
     twins = Twins(rng)
@@ -198,7 +206,7 @@ def run(seed: int, steps: int) -> None:
         twins.observe()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**32))
 def test_the_fast_guard_answers_like_the_reference(seed: int) -> None:
     run(seed, 200)
