@@ -6,10 +6,10 @@ writer thread, the prepaid guard's timer in between.
   of other calls never race for the same credit). Whatever queues up while the writer
   is busy goes to it together: the events as one batch, the authorisations as another
   (a burst of INVITEs is answered in one trip). What waits is taken in three lanes:
-  the timer's cuts and the authorisations first (a call's setup is held until its
-  answer, and deciding one costs a fraction of a millisecond), then event batches
-  (what the desks wait for), then the rest (top-ups, reads). Each batch runs in one
-  transaction.
+  the timer's cuts first, then the PBX's batches (events and authorisations, in the
+  order they arrived: an authorisation must see the calls as the PBX last told us,
+  e.g. another call of the same account answered just before), then the rest
+  (top-ups, rate refreshes, reads). Each batch runs in one transaction.
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
@@ -25,6 +25,7 @@ The server builds one `CallService` per process, `await async_start()` in its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import OrderedDict, deque
@@ -33,6 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from enum import IntEnum
 from functools import partial
+from itertools import groupby
 from typing import Any, TypeVar
 
 from cashdesk.calls.changes import Change
@@ -57,13 +59,21 @@ T = TypeVar("T")
 class Lane(IntEnum):
     """Which operations the writer takes first (lowest first; in order within one)."""
 
-    FIRST = 0    # the timer's cuts, authorisations
-    EVENTS = 1   # PBX event batches
+    TIMER = 0    # the guard's cuts at their instant
+    PBX = 1      # event batches and authorisations, in arrival order
     OTHER = 2    # top-ups, rate refreshes, reconciliations, reads
 
 
+#: How long the writer waits for the loop to send the guard's cuts before it goes on
+#: closing the calls (see `CallService._cuts_from_writer`).
+CUT_HANDOVER_WAIT_S = 0.02
+
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
+
+
+#: An authorisation waiting for the writer, and where its answer goes.
+_Asking = tuple[AuthorisationRequest, "asyncio.Future[Authorisation]"]
 
 
 class _BridgePort:
@@ -101,23 +111,24 @@ class CallService:
         # Which bridge carries which call, so a command goes back to the right PBX;
         # bounded, oldest forgotten first (a forgotten call's cut goes to every bridge).
         self._carriers: OrderedDict[str, PbxBridge] = OrderedDict()
-        self._queued: deque[PbxEvent] = deque()
-        self._draining = False
-        self._asking: deque[tuple[AuthorisationRequest, asyncio.Future[Authorisation]]] = deque()
-        self._authorising = False
+        # Events and authorisations, in the order the bridges gave them, taken by the
+        # writer itself when it is free (`_pull`); a deque is safe between threads.
+        self._queued: deque[PbxEvent | _Asking] = deque()
+        self._pull_waiting = False
         self._backstops_wanted: dict[str, int] = {}
         self._backstops_sending = False
         # What the writer announces during one trip, handed to the loop at its end in
         # one go (see `_trip`); None outside a trip (delivered one by one).
         self._outgoing: list[tuple[bool, Any]] | None = None
-        # Operations waiting for the writer, by lane (see `Lane`; the module doc).
-        # cuts) first; each executor task runs whichever is first when it starts.
+        # Operations waiting for the writer, by lane (see `Lane`; the module doc); each
+        # executor task runs whichever is first when it starts.
         self._jobs_lock = threading.Lock()
         self._lanes: tuple[deque[tuple[Future[Any], Callable[[], Any]]], ...] = tuple(
             deque() for _ in Lane)
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
         tracker.on_change = self._from_writer_change
         tracker.on_command = self._from_writer_command
+        tracker.on_cuts = self._cuts_from_writer
         for bridge in self.bridges:
             bridge.attach(_BridgePort(self, bridge))
 
@@ -141,6 +152,10 @@ class CallService:
             await bridge.async_stop()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settle_timeout
+        # The events already received are taken before this (their lane comes first).
+        settled = asyncio.wrap_future(self._submit(lambda: None, lane=Lane.OTHER, trip=False))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(settled, settle_timeout)
         while self._tasks and loop.time() < deadline:
             # Sending to a stopped bridge fails at once; a batch of events finishes.
             await asyncio.wait(set(self._tasks), timeout=deadline - loop.time())
@@ -156,70 +171,82 @@ class CallService:
 
     # ------------------------------------------------------------ from bridges ---
     def on_event(self, event: PbxEvent) -> None:
-        """Queue one PBX event for the tracker (never blocks the loop). Events that
-        queue up while the writer is busy go to it together, in arrival order."""
-        self._queued.append(event)
-        if not self._draining:
-            self._draining = True
-            self._spawn(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self._queued:
-                batch = list(self._queued)
-                self._queued.clear()
-                try:
-                    await self._writer(self.tracker.handle_many, batch, lane=Lane.EVENTS)
-                except Exception:
-                    # One bad event must not take the rest of the batch with it.
-                    log.exception("a batch of %d PBX events failed; applying them one by one",
-                                  len(batch))
-                    for event in batch:
-                        try:
-                            await self._writer(self.tracker.handle, event, lane=Lane.EVENTS)
-                        except Exception:
-                            log.exception("PBX event dropped: %s", event)
-        finally:
-            self._draining = False
+        """Queue one PBX event for the tracker (never blocks the loop)."""
+        self._queue(event)
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
-        """The tracker's answer; requests that queue up while the writer is busy are
-        answered together, in arrival order (see `CallTracker.authorise_many`)."""
+        """The tracker's answer (see `CallTracker.authorise`)."""
         answer: asyncio.Future[Authorisation] = asyncio.get_running_loop().create_future()
-        self._asking.append((request, answer))
-        if not self._authorising:
-            self._authorising = True
-            self._spawn(self._drain_authorisations())
+        self._queue((request, answer))
         return await answer
 
-    async def _drain_authorisations(self) -> None:
-        try:
-            while self._asking:
-                # A caller that gave up (its PBX's timer ran out) is not asked for.
-                batch = [(request, answer) for request, answer in self._asking
-                         if not answer.done()]
-                self._asking.clear()
-                if batch:
-                    await self._authorise_batch(batch)
-        finally:
-            self._authorising = False
-
-    async def _authorise_batch(
-            self, batch: list[tuple[AuthorisationRequest, asyncio.Future[Authorisation]]]
-    ) -> None:
-        try:
-            answers = await self._writer(self.tracker.authorise_many,
-                                         [request for request, _ in batch], lane=Lane.FIRST)
-        except Exception as exc:
-            if len(batch) > 1:
-                # One bad request must not refuse the others: ask one by one.
-                log.exception("a batch of %d authorisations failed; asking one by one",
-                              len(batch))
-                for one in batch:
-                    await self._authorise_batch([one])
+    def _queue(self, item: PbxEvent | _Asking) -> None:
+        self._queued.append(item)
+        with self._jobs_lock:
+            if self._pull_waiting:
                 return
-            # The bridge refuses the call (fail closed).
-            answers = [exc]
+            self._pull_waiting = True
+        self._submit(self._pull, lane=Lane.PBX, trip=False)
+
+    def _pull(self) -> None:
+        """Writer thread: take everything the bridges queued, in arrival order, each
+        run of events as one batch and each run of authorisations as another, each its
+        own trip (see the module doc)."""
+        with self._jobs_lock:
+            # What arrives from now on waits for the next pull.
+            self._pull_waiting = False
+        waiting = []
+        while self._queued:
+            waiting.append(self._queued.popleft())
+        for events, run in groupby(waiting, key=lambda item: not isinstance(item, tuple)):
+            try:
+                if events:
+                    self._trip(self._handle_now, list(run))
+                else:
+                    self._trip(self._authorise_now, list(run))
+            except Exception:
+                log.exception("PBX work failed")
+
+    def _handle_now(self, batch: list[PbxEvent]) -> None:
+        try:
+            self.tracker.handle_many(batch)
+        except Exception:
+            # One bad event must not take the rest of the batch with it.
+            log.exception("a batch of %d PBX events failed; applying them one by one",
+                          len(batch))
+            for event in batch:
+                try:
+                    self.tracker.handle(event)
+                except Exception:
+                    log.exception("PBX event dropped: %s", event)
+
+    def _authorise_now(self, batch: list[_Asking]) -> None:
+        # A caller that gave up (its PBX's timer ran out) is not asked for; one that
+        # gives up from now on is withdrawn when its answer comes (see `_answer`).
+        batch = [(request, answer) for request, answer in batch if not answer.done()]
+        if not batch:
+            return
+        answers: list[Authorisation | BaseException]
+        try:
+            answers = list(self.tracker.authorise_many([request for request, _ in batch]))
+        except Exception:
+            # One bad request must not refuse the others: ask one by one; a request
+            # that fails alone is refused by its bridge (fail closed).
+            log.exception("a batch of %d authorisations failed; asking one by one",
+                          len(batch))
+            answers = []
+            for request, _ in batch:
+                try:
+                    answers.append(self.tracker.authorise(request))
+                except Exception as exc:  # noqa: BLE001 - its bridge refuses the call
+                    answers.append(exc)
+        if self._loop is None:
+            self._answer(batch, answers)
+        else:
+            self._loop.call_soon_threadsafe(self._answer, batch, answers)
+
+    def _answer(self, batch: list[_Asking], answers: list[Authorisation | BaseException]) -> None:
+        """On the loop: each authorisation's answer to whoever still waits for it."""
         gone = []
         for (request, answer), result in zip(batch, answers, strict=True):
             if not answer.done():
@@ -231,7 +258,7 @@ class CallService:
                 gone.append(request.pbx_call_id)
         if gone:
             # Their PBX stopped waiting (and refused the calls): hold nothing for them.
-            await self._writer(self.tracker.withdraw, gone)
+            self._spawn(self._writer(self.tracker.withdraw, gone))
 
     # ------------------------------------------------------------ from the server ---
     async def async_reconcile(self, *, lost_at: datetime | None = None) -> ReconcileReport:
@@ -283,12 +310,17 @@ class CallService:
 
     # ---------------------------------------------------------------- internals ---
     async def _writer(self, work: Callable[..., T], *args: Any, lane: Lane = Lane.OTHER) -> T:
+        return await asyncio.wrap_future(self._submit(work, *args, lane=lane))
+
+    def _submit(self, work: Callable[..., T], *args: Any, lane: Lane,
+                trip: bool = True) -> Future[T]:
+        """Queue `work` for the writer, as one trip (`_trip`) unless it makes its own."""
         job: Future[T] = Future()
         with self._jobs_lock:
-            self._lanes[lane].append(
-                (job, partial(self._trip, work, *args)))
+            self._lanes[lane].append((job, partial(self._trip, work, *args) if trip
+                                      else partial(work, *args)))
         self._executor.submit(self._run_next)
-        return await asyncio.wrap_future(job)
+        return job
 
     def _run_next(self) -> None:
         """Writer thread: run the first waiting operation of the first lane that has one
@@ -344,39 +376,62 @@ class CallService:
             self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known)
 
     def _deliver(self, outgoing: list[tuple[bool, Any]], deadline: int | None = None,
-                 known: bool | None = False) -> None:
+                 known: bool | None = False) -> list[asyncio.Task[Any]]:
         """On the loop: the changes to `publish` and the commands to the bridges, in
-        the order the writer made them; then the timer learns the next deadline."""
+        the order the writer made them; then the timer learns the next deadline.
+        Returns the tasks sending cuts."""
+        cutting = []
         for is_change, item in outgoing:
             try:
                 if is_change:
                     self._publish(item)
                 else:
-                    self._send(item)
+                    task = self._send(item)
+                    if task is not None:
+                        cutting.append(task)
             except Exception:
                 log.exception("could not hand over %s", item)
         if known:
             self.runner.deadline_is(deadline)
         elif known is False:
             self.runner.wake()
+        return cutting
 
     async def _next_deadline(self) -> int | None:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.tracker.next_deadline)
 
     async def _fire(self) -> None:
-        await self._writer(self.tracker.on_time, lane=Lane.FIRST)
+        await self._writer(self.tracker.on_time, lane=Lane.TIMER)
 
     def _from_writer_change(self, change: Change) -> None:
         self._from_writer(True, change)
 
     def _from_writer_command(self, command: BridgeCommand) -> None:
         self._from_writer(False, command)
-        if isinstance(command, Cut) and self._outgoing:
-            # A cut at an exhaustion instant goes to the PBX at once, not after the
-            # trip's database work (see `CallTracker._fire_due`).
-            outgoing, self._outgoing = self._outgoing, []
-            self._hand_over(outgoing, None, None)
+
+    def _cuts_from_writer(self, cuts: list[Cut]) -> None:
+        """Writer thread: the guard's cuts at an exhaustion instant, before their
+        database work (see `CallTracker._fire_due`). They go to the loop at once, with
+        whatever the trip announced before them, and the writer waits until the loop
+        has passed them to the bridges (at most `CUT_HANDOVER_WAIT_S`): closing many
+        calls right after would otherwise hold the GIL the loop needs to send them."""
+        for cut in cuts:
+            self._from_writer(False, cut)
+        if self._loop is None or self._outgoing is None:
+            return
+        outgoing, self._outgoing = self._outgoing, []
+        sent = threading.Event()
+        self._loop.call_soon_threadsafe(self._deliver_then, outgoing, sent.set)
+        sent.wait(CUT_HANDOVER_WAIT_S)
+
+    def _deliver_then(self, outgoing: list[tuple[bool, Any]], done: Callable[[], None]) -> None:
+        sending = self._deliver(outgoing, known=None)
+        if sending:
+            asyncio.gather(*sending, return_exceptions=True).add_done_callback(
+                lambda _: done())
+        else:
+            done()
 
     def _from_writer(self, is_change: bool, item: Any) -> None:
         if self._outgoing is not None:
@@ -384,7 +439,7 @@ class CallService:
         else:
             self._hand_over([(is_change, item)], None, False)
 
-    def _send(self, command: BridgeCommand) -> None:
+    def _send(self, command: BridgeCommand) -> asyncio.Task[Any] | None:
         if isinstance(command, SetBackstop):
             # Coalesced per call: while updates are being sent, only a call's latest
             # value waits; one task sends them all (not one task per call).
@@ -392,10 +447,10 @@ class CallService:
             if not self._backstops_sending:
                 self._backstops_sending = True
                 self._spawn(self._send_backstops())
-            return
+            return None
         assert isinstance(command, Cut)
         self._backstops_wanted.pop(command.pbx_call_id, None)
-        self._spawn(self._send_cut(command))
+        return self._spawn(self._send_cut(command))
 
     async def _send_cut(self, command: Cut) -> None:
         bridge = self._carriers.get(command.pbx_call_id)
@@ -428,10 +483,11 @@ class CallService:
         while len(self._carriers) > CARRIER_MEMORY:
             self._carriers.popitem(last=False)
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

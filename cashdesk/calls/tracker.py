@@ -143,6 +143,9 @@ class CallTracker:
         self.on_change: Callable[[Change], None] = on_change or (lambda change: None)
         #: Called (in the writer thread) with each command for the PBX, after commit.
         self.on_command: Callable[[BridgeCommand], None] = on_command or (lambda command: None)
+        #: Called (in the writer thread) with the guard's cuts due now, before their
+        #: database work: they must reach the PBX at once (default: to `on_command`).
+        self.on_cuts: Callable[[list[Cut]], None] = self._cut_one_by_one
         self._live: dict[str, _Live] = {}
         # Authorised, not started yet: the rates the authorisation used, and when.
         self._authorised: dict[str, tuple[RatedCall, int]] = {}
@@ -548,8 +551,8 @@ class CallTracker:
         # The PBX hears of these cuts at once, not after the commit like everything
         # else: the instant is now, and closing many calls takes the database tens of
         # milliseconds. A cut sent for a call whose record then fails costs nothing.
-        for cut in due:
-            self.on_command(Cut(cut.call, cut.reason))
+        if due:
+            self.on_cuts([Cut(cut.call, cut.reason) for cut in due])
         for cut in due:
             self._apply_cut(db, outbox, cut)
 
@@ -711,6 +714,10 @@ class CallTracker:
                 log.warning("call %s ended but its answer never arrived: closed unbilled", key)
                 self._close(db, outbox, key, live, epoch_ms(ended.at or self._clock.now()),
                             CallState.FAILED, ended.reason or "ended without an answer")
+
+    def _cut_one_by_one(self, cuts: list[Cut]) -> None:
+        for cut in cuts:
+            self.on_command(cut)
 
     @staticmethod
     def _remember(memory: OrderedDict, key: str, value: object) -> None:

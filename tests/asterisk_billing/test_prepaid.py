@@ -113,8 +113,13 @@ async def test_a_top_up_during_calls_moves_the_cut_later(
     shop = shop_with(balance="0.10", cabins=2)
     server = await start_server()
     # One after the other: the second is admitted while the first talks, so its L()
-    # counts with both calls spending.
-    made = [await server.dialplan.call(cabin, NUMBER) for cabin in shop.cabins]
+    # counts with both calls spending. The answer (AMI) and the next authorisation
+    # (FastAGI) come on different sockets: the second call waits until the server has
+    # the first one answered.
+    made = [await server.dialplan.call(shop.cabins[0], NUMBER)]
+    await eventually(lambda: any(c.answered_at is not None for c in server.calls()),
+                     what="the first call answered at the server")
+    made.append(await server.dialplan.call(shop.cabins[1], NUMBER))
     assert all(call.allowed and call.dest is not None for call in made)
     legs = {call.dest.name: call for call in made if call.dest is not None}
 

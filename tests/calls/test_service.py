@@ -161,10 +161,11 @@ async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionma
     await service.async_stop()
 
 
-async def test_waiting_authorisations_go_first_and_together(
+async def test_pbx_work_goes_in_arrival_order_before_reads(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
-    """Authorisations (a call's setup waits for them) go first, in one batch in arrival
-    order, then the events, then a desk's read that had waited longest."""
+    """What the PBX waits for goes before a desk's read that had waited longer: an
+    event, then a burst of authorisations in one batch, in the order they arrived (an
+    authorisation sees every event received before it)."""
     with sessions.begin() as db:
         shop = make_shop(db, clock, cabins=4)
     desk = Desk.open(sessions, clock)
@@ -205,7 +206,7 @@ async def test_waiting_authorisations_go_first_and_together(
     assert all(answer.allowed for answer in await asyncio.gather(*asking))
     await read
     await eventually(lambda: desk.tracker.is_live("c0"))
-    assert order == ["authorise a1 a2 a3", "events", "read"]
+    assert order == ["events", "authorise a1 a2 a3", "read"]
     await service.async_stop()
 
 
