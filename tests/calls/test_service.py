@@ -161,11 +161,11 @@ async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionma
     await service.async_stop()
 
 
-async def test_pbx_work_goes_in_arrival_order_before_reads(
+async def test_authorisations_go_first_and_together(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
-    """What the PBX waits for goes before a desk's read that had waited longer: an
-    event, then a burst of authorisations in one batch, in the order they arrived (an
-    authorisation sees every event received before it)."""
+    """What the PBX waits for goes before a desk's read that had waited longer: a burst
+    of authorisations in one batch, in arrival order, even before an event that came
+    first (a call's setup is held until its answer), then the events."""
     with sessions.begin() as db:
         shop = make_shop(db, clock, cabins=4)
     desk = Desk.open(sessions, clock)
@@ -206,7 +206,7 @@ async def test_pbx_work_goes_in_arrival_order_before_reads(
     assert all(answer.allowed for answer in await asyncio.gather(*asking))
     await read
     await eventually(lambda: desk.tracker.is_live("c0"))
-    assert order == ["events", "authorise a1 a2 a3", "read"]
+    assert order == ["authorise a1 a2 a3", "events", "read"]
     await service.async_stop()
 
 
