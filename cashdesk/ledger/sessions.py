@@ -80,13 +80,17 @@ def join_open_session(session: Session, clock: Clock, cabin_id: int, *, callshop
     db = session.connection()
     row = db.execute(_OPEN_SESSION, {"cabin": cabin_id}).first()
     if row is None:
+        opening = {"callshop_id": callshop_id, "cabin_id": cabin_id, "opened_at": clock.now(),
+                   "training": training}
+        if db.dialect.name == "sqlite":
+            # SQLite's writers run one at a time (BEGIN IMMEDIATE): nobody can open the
+            # cabin's session between our look and our insert.
+            return db.execute(_OPEN_NEW_SESSION, opening).inserted_primary_key[0]
         try:
             # A savepoint, as in `open_session_for`: on PostgreSQL a concurrent writer
             # may open the cabin's session first; we then join theirs.
             with session.begin_nested():
-                session_id = db.execute(_OPEN_NEW_SESSION, {
-                    "callshop_id": callshop_id, "cabin_id": cabin_id,
-                    "opened_at": clock.now(), "training": training}).inserted_primary_key[0]
+                session_id = db.execute(_OPEN_NEW_SESSION, opening).inserted_primary_key[0]
             return session_id
         except IntegrityError:
             row = db.execute(_OPEN_SESSION, {"cabin": cabin_id}).first()
