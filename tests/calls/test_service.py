@@ -161,6 +161,19 @@ async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionma
     await service.async_stop()
 
 
+async def busy_writer(service: CallService) -> tuple[threading.Event, asyncio.Future[None]]:
+    """Keep the writer thread busy until the returned event is set."""
+    busy, release = threading.Event(), threading.Event()
+
+    def block(_tracker: object) -> None:
+        busy.set()
+        release.wait(5)
+
+    blocker = asyncio.ensure_future(service.async_inspect(block))
+    await eventually(busy.is_set)
+    return release, blocker
+
+
 async def test_authorisations_go_first_and_together(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """What the PBX waits for goes before a desk's read that had waited longer: a burst
@@ -185,14 +198,7 @@ async def test_authorisations_go_first_and_together(
 
     desk.tracker.authorise_many = recorded_authorise_many  # type: ignore[method-assign]
     desk.tracker.handle_many = recorded_handle_many  # type: ignore[method-assign]
-    busy, release = threading.Event(), threading.Event()
-
-    def block(_tracker: object) -> None:
-        busy.set()
-        release.wait(5)
-
-    blocker = asyncio.ensure_future(service.async_inspect(block))
-    await eventually(busy.is_set)
+    release, blocker = await busy_writer(service)
     # The writer is busy: a desk's read queues, then an event, then three INVITEs.
     read = asyncio.ensure_future(service.async_inspect(lambda _: order.append("read")))
     await asyncio.sleep(0.01)
@@ -213,21 +219,14 @@ async def test_authorisations_go_first_and_together(
 async def test_an_authorisation_the_pbx_gave_up_on_is_not_decided(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """A caller that stopped waiting (its PBX's timer ran out, so the call was refused
-    there) holds no credit, even when it gave up after its batch went to the writer."""
+    there) is not asked for when the writer gets to it."""
     with sessions.begin() as db:
         shop = make_shop(db, clock, cabins=4)
     desk = Desk.open(sessions, clock)
     bridge = FakeBridge()
     service = CallService(desk.tracker, [bridge])
     await service.async_start()
-    busy, release = threading.Event(), threading.Event()
-
-    def block(_tracker: object) -> None:
-        busy.set()
-        release.wait(5)
-
-    blocker = asyncio.ensure_future(service.async_inspect(block))
-    await eventually(busy.is_set)
+    release, blocker = await busy_writer(service)
     gave_up = asyncio.ensure_future(bridge.port.async_authorise(
         AuthorisationRequest("gone", shop.cabins[1], UK, at=clock.now())))
     kept = asyncio.ensure_future(bridge.port.async_authorise(
@@ -239,4 +238,34 @@ async def test_an_authorisation_the_pbx_gave_up_on_is_not_decided(
     assert (await kept).allowed
     await eventually(lambda: not desk.tracker.guard.is_tracking("gone"))
     assert desk.tracker.guard.is_tracking("kept")
+    await service.async_stop()
+
+
+async def test_an_authorisation_the_pbx_gave_up_on_while_deciding_is_withdrawn(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """A caller that stops waiting while its authorisation is being decided holds no
+    credit once the answer comes back (not for `AUTHORISATION_TTL_MS`)."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, cabins=2)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    deciding, release = threading.Event(), threading.Event()
+    authorise_many = desk.tracker.authorise_many
+
+    def slow_authorise_many(requests: list[AuthorisationRequest]) -> object:
+        answers = authorise_many(requests)
+        deciding.set()
+        release.wait(5)
+        return answers
+
+    desk.tracker.authorise_many = slow_authorise_many  # type: ignore[method-assign]
+    gave_up = asyncio.ensure_future(bridge.port.async_authorise(
+        AuthorisationRequest("gone", shop.cabins[1], UK, at=clock.now())))
+    await eventually(deciding.is_set)
+    assert desk.tracker.guard.is_tracking("gone")
+    gave_up.cancel()
+    release.set()
+    await eventually(lambda: not desk.tracker.guard.is_tracking("gone"))
     await service.async_stop()
