@@ -202,13 +202,13 @@ class CallService:
             waiting.append(self._queued.popleft())
         asking = [item for item in waiting if isinstance(item, tuple)]
         events = [item for item in waiting if not isinstance(item, tuple)]
-        try:
-            if asking:
-                self._trip(self._authorise_now, asking)
-            if events:
-                self._trip(self._handle_now, events)
-        except Exception:
-            log.exception("PBX work failed")
+        for work, batch in ((self._authorise_now, asking), (self._handle_now, events)):
+            if batch:
+                try:
+                    self._trip(work, batch)
+                except Exception:
+                    # Each batch handles its own failures; this is the trip's hand-over.
+                    log.exception("PBX work failed")
 
     def _handle_now(self, batch: list[PbxEvent]) -> None:
         try:
