@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from cashdesk.ledger.sessions import session_due
@@ -69,7 +69,8 @@ class Refusal:
     number: str = ""
 
 
-class _CabinRef(NamedTuple):
+@dataclass(slots=True)
+class _CabinRef:
     """What the rater needs of a cabin (`rating.rater.CabinLike`)."""
 
     id: int
@@ -128,7 +129,7 @@ _OPEN_SESSION = select(CabinSession.id).where(CabinSession.cabin_id == bindparam
                                               CabinSession.closed_at.is_(None))
 
 
-def _place(db: Session, statement: Select[Any], params: dict[str, Any]) -> _Place | None:
+def _place(db: Session, statement: Executable, params: dict[str, Any]) -> _Place | None:
     row = db.connection().execute(statement, params).first()
     if row is None:
         return None

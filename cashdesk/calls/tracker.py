@@ -423,7 +423,7 @@ class CallTracker:
                 return
         assert isinstance(rated, RatedCall)
         values = _new_call_values(rated, key, CallState.DIALING, at)
-        call_id = db.connection().execute(_INSERT_CALL, values).inserted_primary_key[0]
+        call_id = db.connection().execute(_INSERT_CALL, values).scalar_one()
         snapshot = _new_snapshot(call_id, values, rated.currency)
         self._live[key] = _Live(call_id, rated, CallState.DIALING, snapshot)
         outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
@@ -537,8 +537,8 @@ class CallTracker:
         """Write a move of a live call (one UPDATE of the columns given, no read: the
         rest of the call is in memory) and announce the call as it now stands."""
         db.connection().execute(_UPDATE_CALL, {"call": live.call_id, **values})
-        money = {name: Money(values[name], live.rated.currency)
-                 for name in ("price",) if name in values}
+        money: dict[str, Any] = {name: Money(values[name], live.rated.currency)
+                                 for name in ("price",) if name in values}
         kept = {name: value for name, value in values.items()
                 if name in _SNAPSHOT_FIELDS and name not in money}
         snapshot = live.snapshot = replace(live.snapshot, **kept, **money)
@@ -748,8 +748,8 @@ class CallTracker:
 
 # A call's row, written without ORM objects: the tracker keeps each live call's state in
 # memory (`_Live.snapshot`), so a move is one INSERT or UPDATE and nothing is read back.
-_INSERT_CALL = insert(Call.__table__)
-_UPDATE_CALL = update(Call.__table__).where(Call.__table__.c.id == bindparam("call"))
+_INSERT_CALL = insert(Call).returning(Call.id)
+_UPDATE_CALL = update(Call).where(Call.id == bindparam("call"))
 _SNAPSHOT_FIELDS = frozenset(CallSnapshot.__dataclass_fields__)
 _BALANCE = (select(Account.balance, Account.currency, Callshop.id.label("shop"))
             .outerjoin(Callshop, Callshop.account_id == Account.id)

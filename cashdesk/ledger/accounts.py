@@ -138,11 +138,9 @@ _LOCKED_ACCOUNT = (select(*_ACCOUNT_COLUMNS).where(Account.id == bindparam("acco
                    .with_for_update())
 _CHARGED = (select(AccountEntry.account_id).where(AccountEntry.call_id == bindparam("call"))
             .order_by(AccountEntry.id))
-_SET_BALANCE = (update(Account.__table__)
-                .where(Account.__table__.c.id == bindparam("account"))
-                .values(balance=bindparam("balance"),
-                        version=Account.__table__.c.version + 1))
-_ADD_ENTRY = insert(AccountEntry.__table__)
+_SET_BALANCE = (update(Account).where(Account.id == bindparam("account"))
+                .values(balance=bindparam("balance"), version=Account.version + 1))
+_ADD_ENTRY = insert(AccountEntry)
 
 
 def debit_call(session: Session, clock: Clock, *, call_id: int, callshop_id: int,

@@ -69,7 +69,7 @@ _OPEN_SESSION = (select(CabinSession.id, CabinSession.training)
                  .with_for_update())
 
 
-_OPEN_NEW_SESSION = insert(CabinSession.__table__)
+_OPEN_NEW_SESSION = insert(CabinSession).returning(CabinSession.id)
 
 
 def join_open_session(session: Session, clock: Clock, cabin_id: int, *, callshop_id: int,
@@ -85,12 +85,12 @@ def join_open_session(session: Session, clock: Clock, cabin_id: int, *, callshop
         if db.dialect.name == "sqlite":
             # SQLite's writers run one at a time (BEGIN IMMEDIATE): nobody can open the
             # cabin's session between our look and our insert.
-            return db.execute(_OPEN_NEW_SESSION, opening).inserted_primary_key[0]
+            return db.execute(_OPEN_NEW_SESSION, opening).scalar_one()
         try:
             # A savepoint, as in `open_session_for`: on PostgreSQL a concurrent writer
             # may open the cabin's session first; we then join theirs.
             with session.begin_nested():
-                session_id = db.execute(_OPEN_NEW_SESSION, opening).inserted_primary_key[0]
+                session_id = db.execute(_OPEN_NEW_SESSION, opening).scalar_one()
             return session_id
         except IntegrityError:
             row = db.execute(_OPEN_SESSION, {"cabin": cabin_id}).first()
