@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from cashdesk.ledger.sessions import session_due
+from cashdesk.ledger.sessions import session_figures
 from cashdesk.money import to_sub_units
 from cashdesk.pbx.bridge import CutReason, RefusalReason
 from cashdesk.prepaid.guard import BudgetKey, Draw, account_budget, session_budget
@@ -213,9 +213,9 @@ def _session_cap(db: Session, place: _Place) -> BudgetSpec | None:
     amount, cut_reason, refusal = min(caps, key=lambda cap: (cap[0], cap[1] is not
                                                              CutReason.DEPOSIT_EXHAUSTED))
     open_session = db.scalar(_OPEN_SESSION, {"cabin": place.cabin.id})
-    spent = (session_due(db, db.get_one(CabinSession, open_session)).amount
-             if open_session is not None else Decimal(0))
-    return BudgetSpec(session_budget(place.cabin.id), to_sub_units(amount - spent),
+    spent = (session_figures(db, [open_session])[0].due_sub_units
+             if open_session is not None else 0)
+    return BudgetSpec(session_budget(place.cabin.id), to_sub_units(amount) - spent,
                       place.currency, cut_reason, refusal)
 
 

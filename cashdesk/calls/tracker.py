@@ -99,11 +99,14 @@ class _Live:
 
     call_id: int
     rated: RatedCall
-    state: CallState
     #: The call as last committed and announced: every move is written with one
     #: UPDATE of the columns it changes and announced without reading the call back.
     snapshot: CallSnapshot
     answered_ms: int | None = None
+
+    @property
+    def state(self) -> CallState:
+        return self.snapshot.state
 
 
 @dataclass(frozen=True)
@@ -425,7 +428,7 @@ class CallTracker:
         values = _new_call_values(rated, key, CallState.DIALING, at)
         call_id = db.connection().execute(_INSERT_CALL, values).scalar_one()
         snapshot = _new_snapshot(call_id, values, rated.currency)
-        self._live[key] = _Live(call_id, rated, CallState.DIALING, snapshot)
+        self._live[key] = _Live(call_id, rated, snapshot)
         outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
         # Events that overtook this one, in the order the call lives them.
         for _, early in sorted(self._orphans.pop(key, []), key=lambda item: _ORDER[item[1].kind]):
@@ -537,13 +540,10 @@ class CallTracker:
         """Write a move of a live call (one UPDATE of the columns given, no read: the
         rest of the call is in memory) and announce the call as it now stands."""
         db.connection().execute(_UPDATE_CALL, {"call": live.call_id, **values})
-        money: dict[str, Any] = {name: Money(values[name], live.rated.currency)
-                                 for name in ("price",) if name in values}
-        kept = {name: value for name, value in values.items()
-                if name in _SNAPSHOT_FIELDS and name not in money}
-        snapshot = live.snapshot = replace(live.snapshot, **kept, **money)
-        if "state" in values:
-            live.state = values["state"]
+        kept = {name: value for name, value in values.items() if name in _SNAPSHOT_FIELDS}
+        if "price" in kept:
+            kept["price"] = Money(kept["price"], live.rated.currency)
+        snapshot = live.snapshot = replace(live.snapshot, **kept)
         outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
         return snapshot
 
@@ -611,7 +611,7 @@ class CallTracker:
         answered_ms = epoch_ms(call.answered_at) if call.answered_at is not None else None
         self.guard.recover(call.pbx_call_id, rated.draws, answered_ms=answered_ms,
                            max_call_ms=rated.max_call_ms)
-        self._live[call.pbx_call_id] = _Live(call.id, rated, call.state,
+        self._live[call.pbx_call_id] = _Live(call.id, rated,
                                              CallSnapshot.of(call, rated.currency), answered_ms)
 
     def _adopt(self, db: Session, outbox: _Outbox, seen: LiveCall) -> bool:
@@ -634,7 +634,7 @@ class CallTracker:
         self.guard.recover(seen.pbx_call_id, rated.draws, answered_ms=answered_ms,
                            max_call_ms=rated.max_call_ms)
         snapshot = CallSnapshot.of(call, rated.currency)
-        self._live[seen.pbx_call_id] = _Live(call.id, rated, state, snapshot, answered_ms)
+        self._live[seen.pbx_call_id] = _Live(call.id, rated, snapshot, answered_ms)
         outbox.changes.append(CallUpdated(call.callshop_id, snapshot))
         return True
 
