@@ -51,25 +51,34 @@ def require_binary(name: str) -> str:
 _handed_out: set[int] = set()
 
 
-def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_DGRAM) -> int:
-    """A port nobody uses right now on `host` (UDP by default; TCP with SOCK_STREAM).
-    Checked for both protocols, since SIPp and Kamailio open UDP and TCP sockets. Never
-    the same port twice in one process: ten SIPps built before any of them binds would
-    otherwise be told the same free port now and then."""
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_DGRAM, *, block: int = 1) -> int:
+    """A port nobody uses right now on `host` (UDP by default; TCP with SOCK_STREAM),
+    or the first of `block` consecutive ones. Checked for both protocols, since SIPp and
+    Kamailio open UDP and TCP sockets. Never the same port twice in one process: ten
+    SIPps built before any of them binds would otherwise be told the same free port now
+    and then."""
     while True:
         with socket.socket(socket.AF_INET, kind) as first:
             first.bind((host, 0))
             port = int(first.getsockname()[1])
-            if port in _handed_out:
+            ports = range(port, port + block)
+            if port + block > 65536 or any(p in _handed_out for p in ports):
                 continue
-            other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
-            with socket.socket(socket.AF_INET, other) as second:
-                try:
-                    second.bind((host, port))
-                except OSError:
-                    continue
-            _handed_out.add(port)
-            return port
+            if all(_bindable(host, p, protocol) for p in ports[1:]
+                   for protocol in (socket.SOCK_DGRAM, socket.SOCK_STREAM)) and \
+                    _bindable(host, port, socket.SOCK_STREAM if kind == socket.SOCK_DGRAM
+                              else socket.SOCK_DGRAM):
+                _handed_out.update(ports)
+                return port
+
+
+def _bindable(host: str, port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _stop_group(process: subprocess.Popen[bytes] | asyncio.subprocess.Process,
@@ -331,7 +340,10 @@ class Sipp:
         directory.mkdir(parents=True, exist_ok=True)
         args = ["-sf", str(SCENARIOS / f"{scenario}.xml"),
                 "-i", local_host, "-p", str(port or free_port(local_host)),
-                "-mp", str(free_port(local_host)), "-cp", str(free_port(local_host)),
+                # SIPp binds its media ports from -mp up: audio RTP and RTCP, video
+                # RTP and RTCP (a video port taken by another process fails the run).
+                "-mp", str(free_port(local_host, block=4)),
+                "-cp", str(free_port(local_host)),
                 "-m", str(calls), "-l", "1", "-r", "10",
                 "-timeout", f"{int(timeout_s)}s", "-timeout_error",
                 "-recv_timeout", str(int(timeout_s * 1000)),
