@@ -4,19 +4,24 @@ writer thread, the prepaid guard's timer in between.
 - Bridges call `on_event` (queued, in arrival order, to the writer thread) and await
   `async_authorise` (run on the writer thread too, so an authorisation and the events
   of other calls never race for the same credit). Whatever queues up while the writer
-  is busy goes to it together: the events as one batch, the authorisations as another
-  (a burst of INVITEs is answered in one trip), taken by the writer itself whenever
-  it is free: the authorisations first (a call's setup is held until its answer, and
-  deciding one costs a fraction of a millisecond), then the events. An authorisation
-  may thus be decided before an event that arrived just before it (another call of the
-  same account answered): admission is the same either way (that call holds its first
-  increment until its billing passes it), and the talk time given as the new call's
-  first backstop is replaced by the exact one once it is answered. What waits is taken
-  in three lanes: the timer's cuts first, then the PBX's work, then the rest (top-ups,
-  rate refreshes, reads). Each batch runs in one transaction.
+  is busy goes to it together, taken by the writer itself whenever it is free: the
+  events as one batch in one transaction, with the waiting authorisations decided
+  first and again after each event (`CallTracker.handle_many`), each answer handed
+  over at once. A call's setup is held until its answer and deciding one costs a
+  fraction of a millisecond, so an INVITE waits for the one event in hand, not for a
+  whole batch and its commit. An authorisation may thus be decided before an event
+  that arrived just before it (another call of the same account answered): admission
+  is the same either way (that call holds its first increment until its billing
+  passes it), and the talk time given as the new call's first backstop is replaced by
+  the exact one once it is answered. What waits is taken in three lanes: the timer's
+  cuts first, then the PBX's work, then the rest (top-ups, rate refreshes, reads).
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
+  Python runs one thread at a time, so after handing the loop answers or a trip's
+  announcements the writer waits (a few milliseconds at most) until the loop has
+  passed them on, rather than starting its next step and holding the interpreter the
+  loop needs to send them.
 - A `DeadlineRunner` sleeps until the guard's next deadline. Any operation may move
   it, so the writer computes it at the end of the same trip and hands it over with
   the operation's changes and commands: one hand-over to the loop per trip, no extra
@@ -32,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,7 +59,7 @@ from cashdesk.pbx.bridge import (
     SetBackstop,
 )
 from cashdesk.pbx.events import CallStarted, PbxEvent
-from cashdesk.prepaid.runner import DeadlineRunner
+from cashdesk.prepaid.runner import FIRE_LEAD_S, DeadlineRunner
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +77,42 @@ class Lane(IntEnum):
 #: closing the calls (see `CallService._cuts_from_writer`).
 CUT_HANDOVER_WAIT_S = 0.02
 
+#: How long the writer waits, after handing the loop authorisation answers or a trip's
+#: announcements, for the loop to pass them on before it goes on (see `_hand_over`).
+LOOP_HANDOVER_WAIT_S = 0.005
+
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
 
 
 #: An authorisation waiting for the writer, and where its answer goes.
 _Asking = tuple[AuthorisationRequest, "asyncio.Future[Authorisation]"]
+
+
+class _WaitingAuthorisations:
+    """The authorisations the bridges wait for, in arrival order; the writer takes
+    them whenever it is between two things (`AuthorisationQueue`, see
+    `CallTracker.handle_many`). A deque is safe between threads."""
+
+    def __init__(self, service: CallService) -> None:
+        self._service = service
+        self.queue: deque[_Asking] = deque()
+        self._taken: list[_Asking] = []
+
+    def take(self) -> list[AuthorisationRequest]:
+        taken = []
+        while self.queue:
+            request, answer = self.queue.popleft()
+            # A caller that gave up (its PBX's timer ran out) is not asked for; one
+            # that gives up from now on is withdrawn when its answer comes (`_answer`).
+            if not answer.done():
+                taken.append((request, answer))
+        self._taken = taken
+        return [request for request, _ in taken]
+
+    def answer(self, decisions: list[Authorisation | BaseException]) -> None:
+        taken, self._taken = self._taken, []
+        self._service._answer_from_writer(taken, decisions)
 
 
 class _BridgePort:
@@ -114,9 +150,10 @@ class CallService:
         # Which bridge carries which call, so a command goes back to the right PBX;
         # bounded, oldest forgotten first (a forgotten call's cut goes to every bridge).
         self._carriers: OrderedDict[str, PbxBridge] = OrderedDict()
-        # Events and authorisations, in the order the bridges gave them, taken by the
-        # writer itself when it is free (`_pull`); a deque is safe between threads.
-        self._queued: deque[PbxEvent | _Asking] = deque()
+        # Events, in the order the bridges gave them, and authorisations, taken by the
+        # writer itself (`_pull`); a deque is safe between threads.
+        self._events: deque[PbxEvent] = deque()
+        self._asking = _WaitingAuthorisations(self)
         self._pull_waiting = False
         self._backstops_wanted: dict[str, int] = {}
         self._backstops_sending = False
@@ -175,16 +212,17 @@ class CallService:
     # ------------------------------------------------------------ from bridges ---
     def on_event(self, event: PbxEvent) -> None:
         """Queue one PBX event for the tracker (never blocks the loop)."""
-        self._queue(event)
+        self._events.append(event)
+        self._pull_soon()
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         """The tracker's answer (see `CallTracker.authorise`)."""
         answer: asyncio.Future[Authorisation] = asyncio.get_running_loop().create_future()
-        self._queue((request, answer))
+        self._asking.queue.append((request, answer))
+        self._pull_soon()
         return await answer
 
-    def _queue(self, item: PbxEvent | _Asking) -> None:
-        self._queued.append(item)
+    def _pull_soon(self) -> None:
         with self._jobs_lock:
             if self._pull_waiting:
                 return
@@ -192,64 +230,60 @@ class CallService:
         self._submit(self._pull, lane=Lane.PBX, trip=False)
 
     def _pull(self) -> None:
-        """Writer thread: take everything the bridges queued: the authorisations as
-        one batch, then the events as another, each its own trip (see the module doc)."""
+        """Writer thread: take every event the bridges queued, as one batch and one
+        trip, deciding the waiting authorisations first and between the events (see
+        `CallTracker.handle_many` and the module doc)."""
         with self._jobs_lock:
             # What arrives from now on waits for the next pull.
             self._pull_waiting = False
-        waiting = []
-        while self._queued:
-            waiting.append(self._queued.popleft())
-        asking = [item for item in waiting if isinstance(item, tuple)]
-        events = [item for item in waiting if not isinstance(item, tuple)]
-        for work, batch in ((self._authorise_now, asking), (self._handle_now, events)):
-            if batch:
-                try:
-                    self._trip(work, batch)
-                except Exception:
-                    # Each batch handles its own failures; this is the trip's hand-over.
-                    log.exception("PBX work failed")
+        events = []
+        while self._events:
+            events.append(self._events.popleft())
+        if not events and not self._asking.queue:
+            return   # decided during the trip before this one
+        try:
+            self._trip(self._handle_now, events)
+        except Exception:
+            # The batch handles its own failures; this is the trip's hand-over.
+            log.exception("PBX work failed")
 
     def _handle_now(self, batch: list[PbxEvent]) -> None:
         try:
-            self.tracker.handle_many(batch)
+            self.tracker.handle_many(batch, self._asking)
+            return
         except Exception:
             # One bad event must not take the rest of the batch with it.
             log.exception("a batch of %d PBX events failed; applying them one by one",
                           len(batch))
-            for event in batch:
-                try:
-                    self.tracker.handle(event)
-                except Exception:
-                    log.exception("PBX event dropped: %s", event)
-
-    def _authorise_now(self, batch: list[_Asking]) -> None:
-        # A caller that gave up (its PBX's timer ran out) is not asked for; one that
-        # gives up from now on is withdrawn when its answer comes (see `_answer`).
-        batch = [(request, answer) for request, answer in batch if not answer.done()]
-        if not batch:
-            return
-        answers: list[Authorisation | BaseException]
+        for event in batch:
+            try:
+                self.tracker.handle(event)
+            except Exception:
+                log.exception("PBX event dropped: %s", event)
         try:
-            answers = list(self.tracker.authorise_many([request for request, _ in batch]))
+            self.tracker.handle_many((), self._asking)
         except Exception:
-            # One bad request must not refuse the others: ask one by one; a request
-            # that fails alone is refused by its bridge (fail closed).
-            log.exception("a batch of %d authorisations failed; asking one by one",
-                          len(batch))
-            answers = []
-            for request, _ in batch:
-                try:
-                    answers.append(self.tracker.authorise(request))
-                except Exception as exc:  # noqa: BLE001 - its bridge refuses the call
-                    answers.append(exc)
+            # Whatever could not be decided is refused by its bridge (fail closed).
+            log.exception("authorisations could not be decided")
+            requests = self._asking.take()
+            self._asking.answer([RuntimeError("not decided")] * len(requests))
+
+    def _answer_from_writer(self, batch: list[_Asking],
+                            answers: list[Authorisation | BaseException]) -> None:
+        """Writer thread: the decisions to the loop at once, and wait (at most
+        `LOOP_HANDOVER_WAIT_S`) until the loop has passed them on: the writer's next
+        step would otherwise hold the interpreter the loop needs to send them."""
         if self._loop is None:
             self._answer(batch, answers)
-        else:
-            self._loop.call_soon_threadsafe(self._answer, batch, answers)
+            return
+        sent = threading.Event()
+        self._loop.call_soon_threadsafe(self._answer, batch, answers, sent.set)
+        sent.wait(LOOP_HANDOVER_WAIT_S)
 
-    def _answer(self, batch: list[_Asking], answers: list[Authorisation | BaseException]) -> None:
-        """On the loop: each authorisation's answer to whoever still waits for it."""
+    def _answer(self, batch: list[_Asking], answers: list[Authorisation | BaseException],
+                then: Callable[[], None] | None = None) -> None:
+        """On the loop: each authorisation's answer to whoever still waits for it;
+        `then` once the tasks woken by them have taken their next step (sent it)."""
         gone = []
         for (request, answer), result in zip(batch, answers, strict=True):
             if not answer.done():
@@ -262,6 +296,9 @@ class CallService:
         if gone:
             # Their PBX stopped waiting (and refused the calls): hold nothing for them.
             self._spawn(self._writer(self.tracker.withdraw, gone))
+        if then is not None:
+            # After the wake-ups the answers just scheduled (callbacks run in order).
+            asyncio.get_running_loop().call_soon(then)
 
     # ------------------------------------------------------------ from the server ---
     async def async_reconcile(self, *, lost_at: datetime | None = None) -> ReconcileReport:
@@ -370,13 +407,20 @@ class CallService:
             self._hand_over(outgoing, deadline, True)
 
     def _hand_over(self, outgoing: list[tuple[bool, Any]], deadline: int | None,
-                   known: bool | None) -> None:
+                   known: bool | None, *, wait: bool = True) -> None:
         """`known`: True with the next deadline, False to make the timer ask for it,
-        None when the next operation already waiting will tell it."""
+        None when the next operation already waiting will tell it. With something to
+        announce, the writer waits (at most `LOOP_HANDOVER_WAIT_S`) until the loop has
+        passed it on, as with authorisation answers (`_answer_from_writer`)."""
         if self._loop is None:
             self._deliver(outgoing, deadline, known)
-        else:
+        elif not outgoing or not wait:
             self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known)
+        else:
+            delivered = threading.Event()
+            self._loop.call_soon_threadsafe(self._deliver_then, outgoing, delivered.set,
+                                            deadline, known)
+            delivered.wait(LOOP_HANDOVER_WAIT_S)
 
     def _deliver(self, outgoing: list[tuple[bool, Any]], deadline: int | None = None,
                  known: bool | None = False) -> list[asyncio.Task[Any]]:
@@ -404,8 +448,17 @@ class CallService:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.tracker.next_deadline)
 
-    async def _fire(self) -> None:
-        await self._writer(self.tracker.on_time, lane=Lane.TIMER)
+    async def _fire(self, deadline: int) -> None:
+        await self._writer(self._on_time, deadline, lane=Lane.TIMER)
+
+    def _on_time(self, deadline: int) -> None:
+        """Writer thread: the guard's work due at `deadline`. The runner asks up to
+        `FIRE_LEAD_S` early (its timer is coarse, see `prepaid.runner`): the rest is
+        slept here, precisely, with nothing else started meanwhile."""
+        early_s = deadline / 1000 - self.tracker.clock.now().timestamp()
+        if early_s > 0:
+            time.sleep(min(early_s, FIRE_LEAD_S))
+        self.tracker.on_time()
 
     def _from_writer_change(self, change: Change) -> None:
         self._from_writer(True, change)
@@ -428,19 +481,22 @@ class CallService:
         self._loop.call_soon_threadsafe(self._deliver_then, outgoing, sent.set)
         sent.wait(CUT_HANDOVER_WAIT_S)
 
-    def _deliver_then(self, outgoing: list[tuple[bool, Any]], done: Callable[[], None]) -> None:
-        sending = self._deliver(outgoing, known=None)
+    def _deliver_then(self, outgoing: list[tuple[bool, Any]], done: Callable[[], None],
+                      deadline: int | None = None, known: bool | None = None) -> None:
+        """`_deliver`, then `done` once the cuts are sent and the tasks the changes woke
+        (the desks' WebSocket senders) have taken their next step."""
+        sending = self._deliver(outgoing, deadline, known)
         if sending:
             asyncio.gather(*sending, return_exceptions=True).add_done_callback(
                 lambda _: done())
         else:
-            done()
+            asyncio.get_running_loop().call_soon(done)
 
     def _from_writer(self, is_change: bool, item: Any) -> None:
         if self._outgoing is not None:
             self._outgoing.append((is_change, item))
         else:
-            self._hand_over([(is_change, item)], None, False)
+            self._hand_over([(is_change, item)], None, False, wait=False)
 
     def _send(self, command: BridgeCommand) -> asyncio.Task[Any] | None:
         if isinstance(command, SetBackstop):

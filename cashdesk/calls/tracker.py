@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,6 +107,19 @@ class _Live:
     @property
     def state(self) -> CallState:
         return self.snapshot.state
+
+
+class AuthorisationQueue(Protocol):
+    """Authorisations waiting for a decision (see `CallTracker.handle_many`)."""
+
+    def take(self) -> list[AuthorisationRequest]:
+        """Every request waiting now, oldest first (none: an empty list)."""
+        ...
+
+    def answer(self, decisions: list[Authorisation | BaseException]) -> None:
+        """The decisions on the requests the last `take` returned, in their order (an
+        exception: that request could not be decided)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -202,7 +215,6 @@ class CallTracker:
         before it have taken their share of the credit."""
         outbox = _Outbox()
         with self._transaction(outbox) as db:
-            self._fire_due(db, outbox)
             self._prune(db, outbox)
             return [self._authorise(db, outbox, request) for request in requests]
 
@@ -240,16 +252,41 @@ class CallTracker:
         """Apply one PBX event (see the module doc for duplicates and ordering)."""
         self.handle_many((event,))
 
-    def handle_many(self, events: Iterable[PbxEvent]) -> None:
+    def handle_many(self, events: Iterable[PbxEvent],
+                    asking: AuthorisationQueue | None = None) -> None:
         """Apply events in order in one transaction: under load the server hands over
         whatever queued up meanwhile, so one commit (one fsync on SQLite) and one
-        round of backstop updates serve them all."""
+        round of backstop updates serve them all.
+
+        With `asking`, the authorisations it holds are decided first and again after
+        each event, and each decision handed over at once, before the commit: a call's
+        setup is held until its answer, an allowed call writes nothing (its hold is the
+        guard's, in memory), and a refusal's record is only for the desk to see. So a
+        new call waits for the one event being applied, not for the whole batch."""
         outbox = _Outbox()
         with self._transaction(outbox) as db:
-            self._fire_due(db, outbox)
             self._prune(db, outbox)
+            self._decide_waiting(db, outbox, asking)
             for event in events:
                 self._apply(db, outbox, event)
+                self._decide_waiting(db, outbox, asking)
+
+    def _decide_waiting(self, db: Session, outbox: _Outbox,
+                        asking: AuthorisationQueue | None) -> None:
+        if asking is None:
+            return
+        requests = asking.take()
+        if not requests:
+            return
+        decisions: list[Authorisation | BaseException] = []
+        for request in requests:
+            try:
+                decisions.append(self._authorise(db, outbox, request))
+            except Exception as exc:
+                # Answered with the exception: its PBX refuses the call (fail closed).
+                log.exception("authorisation of %s failed", request.pbx_call_id)
+                decisions.append(exc)
+        asking.answer(decisions)
 
     def _apply(self, db: Session, outbox: _Outbox, event: PbxEvent) -> None:
         key = event.pbx_call_id
@@ -296,7 +333,6 @@ class CallTracker:
         exhaustion instant, calls at their maximum duration."""
         outbox = _Outbox()
         with self._transaction(outbox) as db:
-            self._fire_due(db, outbox)
             self._prune(db, outbox)
 
     # ---------------------------------------------------------- other commands ----
@@ -305,7 +341,6 @@ class CallTracker:
         Billed up to now. False when the call is not live."""
         outbox = _Outbox()
         with self._transaction(outbox) as db:
-            self._fire_due(db, outbox)
             live = self._live.get(pbx_call_id)
             if live is None:
                 return False
@@ -318,8 +353,7 @@ class CallTracker:
         """A top-up (or correction) was committed elsewhere: take the stored balances
         of these accounts, so the cut of running calls moves, and announce them."""
         outbox = _Outbox()
-        with self._transaction(outbox) as db:
-            self._fire_due(db, outbox)
+        with self._transaction(outbox):
             # Announcing the accounts also hands their stored balances to the guard.
             outbox.accounts.update(account_ids)
 
@@ -346,7 +380,7 @@ class CallTracker:
         recovered, adopted, closed, cut = [], [], [], []
         pbx = {call.pbx_call_id: call for call in live_calls}
         now = self._now_ms()
-        with self._transaction(outbox) as db:
+        with self._transaction(outbox, cuts_first=False) as db:
             for key, live in list(self._live.items()):
                 if scope is not None and not scope(key):
                     continue
@@ -562,14 +596,18 @@ class CallTracker:
         outbox.accounts.update(accounts)
         outbox.charged.update(accounts)
 
-    def _fire_due(self, db: Session, outbox: _Outbox) -> None:
+    def _take_due(self) -> list[GuardCut]:
+        """The guard's cuts due now, handed to the PBX at once (`on_cuts`), before any
+        database work, not after the commit like everything else: the instant is now,
+        and closing many calls takes the database tens of milliseconds. A cut sent for
+        a call whose record then fails costs nothing."""
         due = self.guard.due(self._now_ms())
-        # The PBX hears of these cuts at once, not after the commit like everything
-        # else: the instant is now, and closing many calls takes the database tens of
-        # milliseconds. A cut sent for a call whose record then fails costs nothing.
         if due:
             self.on_cuts([Cut(cut.call, cut.reason) for cut in due])
-        for cut in due:
+        return due
+
+    def _fire_due(self, db: Session, outbox: _Outbox) -> None:
+        for cut in self._take_due():
             self._apply_cut(db, outbox, cut)
 
     def _apply_cut(self, db: Session, outbox: _Outbox, cut: GuardCut) -> None:
@@ -659,9 +697,14 @@ class CallTracker:
 
     # ------------------------------------------------------------ bookkeeping ----
     @contextmanager
-    def _transaction(self, outbox: _Outbox) -> Iterator[Session]:
-        """One transaction per operation; announcements only after it committed."""
+    def _transaction(self, outbox: _Outbox, *, cuts_first: bool = True) -> Iterator[Session]:
+        """One transaction per operation; announcements only after it committed. It
+        begins with the guard's cuts due now (see `_take_due`), unless the operation
+        takes them itself."""
+        due = self._take_due() if cuts_first else []
         with self._sessions.begin() as db:
+            for cut in due:
+                self._apply_cut(db, outbox, cut)
             yield db
             self._describe(db, outbox)
         for change in outbox.changes:

@@ -7,6 +7,14 @@ run the tracker's `next_deadline()` and `on_time()` on the writer thread. Time c
 from the injected clock; only the waiting uses the event loop's timer, and a wake-up
 that comes early (or late) is harmless because the deadline is compared with the clock
 again each time round.
+
+A cut is due at an exact instant, and the event loop's timer is not exact: Linux lets
+a long poll timeout run late by 0.1 % of its length (4 ms on a 4 s wait), and epoll
+rounds up to whole milliseconds. So the runner sleeps in steps that end early (by that
+slack and `FIRE_LEAD_S`), without asking for the deadline again when nothing woke it,
+and calls `fire(deadline)` up to `FIRE_LEAD_S` before the instant: `fire` waits out
+the rest itself (the server's writer thread sleeps it precisely, so it is also free
+at the instant rather than in the middle of other work).
 """
 
 from __future__ import annotations
@@ -17,7 +25,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from cashdesk.clock import Clock
-from cashdesk.prepaid.timeline import epoch_ms
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +32,19 @@ log = logging.getLogger(__name__)
 #: wake-up can only delay a cut this long, never lose it.
 IDLE_RECHECK_S = 5.0
 
+#: How long before a deadline `fire` is called (seconds; see the module doc).
+FIRE_LEAD_S = 0.002
+
+#: The kernel's slack on a poll timeout, as a share of it (Linux: 0.1 %), doubled.
+TIMER_SLACK_SHARE = 0.002
+
 
 class DeadlineRunner:
-    """Calls `fire()` whenever the clock reaches `next_deadline()` (epoch ms)."""
+    """Calls `fire(deadline)` when the clock reaches `next_deadline()` (epoch ms), or
+    up to `FIRE_LEAD_S` before it (see the module doc)."""
 
     def __init__(self, clock: Clock, next_deadline: Callable[[], Awaitable[int | None]],
-                 fire: Callable[[], Awaitable[None]], *,
+                 fire: Callable[[int], Awaitable[None]], *,
                  idle_recheck_s: float = IDLE_RECHECK_S) -> None:
         self._clock = clock
         self._next_deadline = next_deadline
@@ -79,17 +93,40 @@ class DeadlineRunner:
             self._loop.call_soon_threadsafe(self._woken.set)
 
     async def _run(self) -> None:
+        deadline: int | None = None
+        # `deadline` still holds: read or told, and nothing woke the runner since.
+        holds = False
+        # The deadline `fire` was last called for ahead of time: never twice (on a
+        # clock that does not move by itself, as in tests, that would spin).
+        fired_early: int | None = None
         while not self._stopping:
             try:
-                self._woken.clear()
+                if self._woken.is_set():
+                    self._woken.clear()
+                    holds = False
                 told, self._told = self._told, None
-                deadline = told[0] if told is not None else await self._next_deadline()
-                if deadline is not None and deadline <= epoch_ms(self._clock.now()):
-                    await self._fire()
+                if told is not None:
+                    (deadline,), holds = told, True
+                elif not holds:
+                    deadline, holds = await self._next_deadline(), True
+                    continue  # woken meanwhile? look again before acting on it
+                now_ms = self._clock.now().timestamp() * 1000
+                left_s = None if deadline is None else (deadline - now_ms) / 1000
+                if deadline is not None and left_s is not None and (
+                        left_s <= 0 or (left_s <= FIRE_LEAD_S and deadline != fired_early)):
+                    if left_s > 0:
+                        fired_early = deadline
+                    holds = False
+                    await self._fire(deadline)
                     self.fired += 1
                     continue
-                delay = self._idle_recheck_s if deadline is None else \
-                    min(self._idle_recheck_s, (deadline - epoch_ms(self._clock.now())) / 1000)
+                if left_s is None or left_s > self._idle_recheck_s:
+                    # Look again after a while even if nothing wakes the runner.
+                    delay, holds = self._idle_recheck_s, False
+                elif left_s > FIRE_LEAD_S:
+                    delay = left_s - FIRE_LEAD_S - left_s * TIMER_SLACK_SHARE
+                else:
+                    delay = left_s   # fired early for it already: the rest, on the loop
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(max(0.0, delay)):
                         await self._woken.wait()
@@ -98,4 +135,5 @@ class DeadlineRunner:
             except Exception:
                 # A failing database must not stop the timer for good: log, breathe, retry.
                 log.exception("the prepaid deadline runner failed; retrying")
+                holds = False
                 await asyncio.sleep(0.1)

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import CallState
 from cashdesk.calls.changes import CallUpdated, Change
 from cashdesk.calls.service import CallService
+from cashdesk.calls.tracker import AuthorisationQueue, CallTracker
 from cashdesk.clock import FakeClock
 from cashdesk.pbx.bridge import (
+    Authorisation,
     AuthorisationRequest,
     BridgeListener,
     CutReason,
     LiveCall,
     PbxBridge,
 )
-from cashdesk.pbx.events import CallAnswered, CallRinging, CallStarted
+from cashdesk.pbx.events import CallAnswered, CallRinging, CallStarted, PbxEvent
 from cashdesk.prepaid.runner import DeadlineRunner
 from cashdesk.prepaid.timeline import epoch_ms
 from tests.calls.factories import Desk, make_shop
@@ -71,7 +75,7 @@ async def test_runner_fires_when_the_clock_reaches_the_deadline(clock: FakeClock
     async def next_deadline() -> int | None:
         return None if fired else deadline
 
-    async def fire() -> None:
+    async def fire(deadline: int) -> None:
         fired.append(epoch_ms(clock.now()))
 
     runner = DeadlineRunner(clock, next_deadline, fire)
@@ -177,27 +181,15 @@ async def busy_writer(service: CallService) -> tuple[threading.Event, asyncio.Fu
 async def test_authorisations_go_first_and_together(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """What the PBX waits for goes before a desk's read that had waited longer: a burst
-    of authorisations in one batch, in arrival order, even before an event that came
-    first (a call's setup is held until its answer), then the events."""
+    of authorisations decided together, in arrival order, even before an event that
+    came first (a call's setup is held until its answer), then the events."""
     with sessions.begin() as db:
         shop = make_shop(db, clock, cabins=4)
     desk = Desk.open(sessions, clock)
     bridge = FakeBridge()
     service = CallService(desk.tracker, [bridge])
     await service.async_start()
-    order: list[str] = []
-    authorise_many, handle_many = desk.tracker.authorise_many, desk.tracker.handle_many
-
-    def recorded_authorise_many(requests: list[AuthorisationRequest]) -> object:
-        order.append("authorise " + " ".join(r.pbx_call_id for r in requests))
-        return authorise_many(requests)
-
-    def recorded_handle_many(events: object) -> None:
-        order.append("events")
-        handle_many(events)  # type: ignore[arg-type]
-
-    desk.tracker.authorise_many = recorded_authorise_many  # type: ignore[method-assign]
-    desk.tracker.handle_many = recorded_handle_many  # type: ignore[method-assign]
+    order = record_pbx_work(desk.tracker)
     release, blocker = await busy_writer(service)
     # The writer is busy: a desk's read queues, then an event, then three INVITEs.
     read = asyncio.ensure_future(service.async_inspect(lambda _: order.append("read")))
@@ -212,7 +204,77 @@ async def test_authorisations_go_first_and_together(
     assert all(answer.allowed for answer in await asyncio.gather(*asking))
     await read
     await eventually(lambda: desk.tracker.is_live("c0"))
-    assert order == ["authorise a1 a2 a3", "events", "read"]
+    assert order == ["authorise a1 a2 a3", "event c0", "read"]
+    await service.async_stop()
+
+
+def record_pbx_work(tracker: CallTracker) -> list[str]:
+    """What the tracker does with the PBX's work, in order: the authorisations it
+    takes from the queue together, each event it applies."""
+    order: list[str] = []
+    handle_many, apply = tracker.handle_many, tracker._apply
+
+    def recorded_handle_many(events: Iterable[PbxEvent],
+                             asking: AuthorisationQueue | None = None) -> None:
+        class Recorded:
+            def take(self) -> list[AuthorisationRequest]:
+                assert asking is not None
+                requests = asking.take()
+                if requests:
+                    order.append("authorise " + " ".join(r.pbx_call_id for r in requests))
+                return requests
+
+            def answer(self, decisions: list[Authorisation | BaseException]) -> None:
+                assert asking is not None
+                asking.answer(decisions)
+        handle_many(events, None if asking is None else Recorded())
+
+    def recorded_apply(db: Session, outbox: Any, event: PbxEvent) -> None:
+        order.append(f"event {event.pbx_call_id}")
+        apply(db, outbox, event)
+
+    tracker.handle_many = recorded_handle_many  # type: ignore[method-assign]
+    tracker._apply = recorded_apply  # type: ignore[method-assign]
+    return order
+
+
+async def test_an_authorisation_is_decided_between_two_events_of_a_batch(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """A new call waits for the one event being applied, not for the rest of the batch
+    and its commit: an INVITE arriving while the writer applies a batch of events is
+    decided right after the event in hand."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, cabins=4)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    loop = asyncio.get_running_loop()
+    order = record_pbx_work(desk.tracker)
+    apply = desk.tracker._apply
+    asking: list[Any] = []
+
+    def apply_while_an_invite_comes(db: Session, outbox: Any, event: PbxEvent) -> None:
+        apply(db, outbox, event)
+        if event.pbx_call_id == "c0":
+            request = AuthorisationRequest("a1", shop.cabins[1], UK, at=clock.now())
+            asking.append(asyncio.run_coroutine_threadsafe(
+                bridge.port.async_authorise(request), loop))
+            deadline = time.monotonic() + 2
+            while not service._asking.queue:      # queued by the loop meanwhile
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
+
+    desk.tracker._apply = apply_while_an_invite_comes  # type: ignore[method-assign]
+    release, blocker = await busy_writer(service)
+    bridge.port.on_event(CallStarted("c0", shop.cabins[0], UK, at=clock.now()))
+    bridge.port.on_event(CallStarted("c2", shop.cabins[2], UK, at=clock.now()))
+    await asyncio.sleep(0.01)
+    release.set()
+    await blocker
+    await eventually(lambda: desk.tracker.is_live("c2"))
+    assert (await asyncio.wrap_future(asking[0])).allowed
+    assert order == ["event c0", "authorise a1", "event c2"]
     await service.async_stop()
 
 
@@ -252,15 +314,15 @@ async def test_an_authorisation_the_pbx_gave_up_on_while_deciding_is_withdrawn(
     service = CallService(desk.tracker, [bridge])
     await service.async_start()
     deciding, release = threading.Event(), threading.Event()
-    authorise_many = desk.tracker.authorise_many
+    authorise = desk.tracker._authorise
 
-    def slow_authorise_many(requests: list[AuthorisationRequest]) -> object:
-        answers = authorise_many(requests)
+    def slow_authorise(db: Session, outbox: Any, request: AuthorisationRequest) -> object:
+        answer = authorise(db, outbox, request)
         deciding.set()
         release.wait(5)
-        return answers
+        return answer
 
-    desk.tracker.authorise_many = slow_authorise_many  # type: ignore[method-assign]
+    desk.tracker._authorise = slow_authorise  # type: ignore[method-assign]
     gave_up = asyncio.ensure_future(bridge.port.async_authorise(
         AuthorisationRequest("gone", shop.cabins[1], UK, at=clock.now())))
     await eventually(deciding.is_set)

@@ -321,8 +321,10 @@ class KamailioBridge(PbxBridge):
             request = AuthorisationRequest(call_id, str(message["cabin"]),
                                            str(message["number"]),
                                            at=_timestamp(message.get("ts")))
-            decision = await asyncio.wait_for(self.listener.async_authorise(request),
-                                              self.settings.authorise_timeout)
+            # A timeout scope, not wait_for: no extra task, so the answer is sent in the
+            # loop's very next step after the decision is handed over.
+            async with asyncio.timeout(self.settings.authorise_timeout):
+                decision = await self.listener.async_authorise(request)
         except TimeoutError:
             self.authorisation_failures += 1
             log.error("authorisation of %s took longer than %.1f s: refused", call_id,
