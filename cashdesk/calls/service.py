@@ -18,10 +18,6 @@ writer thread, the prepaid guard's timer in between.
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
-  Python runs one thread at a time, so after handing the loop answers or a trip's
-  announcements the writer waits (a few milliseconds at most) until the loop has
-  passed them on, rather than starting its next step and holding the interpreter the
-  loop needs to send them.
 - A `DeadlineRunner` sleeps until the guard's next deadline. Any operation may move
   it, so the writer computes it at the end of the same trip and hands it over with
   the operation's changes and commands: one hand-over to the loop per trip, no extra
@@ -76,10 +72,6 @@ class Lane(IntEnum):
 #: How long the writer waits for the loop to send the guard's cuts before it goes on
 #: closing the calls (see `CallService._cuts_from_writer`).
 CUT_HANDOVER_WAIT_S = 0.02
-
-#: How long the writer waits, after handing the loop authorisation answers or a trip's
-#: announcements, for the loop to pass them on before it goes on (see `_hand_over`).
-LOOP_HANDOVER_WAIT_S = 0.005
 
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
@@ -270,20 +262,17 @@ class CallService:
 
     def _answer_from_writer(self, batch: list[_Asking],
                             answers: list[Authorisation | BaseException]) -> None:
-        """Writer thread: the decisions to the loop at once, and wait (at most
-        `LOOP_HANDOVER_WAIT_S`) until the loop has passed them on: the writer's next
-        step would otherwise hold the interpreter the loop needs to send them."""
+        """Writer thread: the decisions to the loop at once, in the middle of a trip.
+        (Waiting there until the loop has sent them, so that the writer would not hold
+        the interpreter meanwhile, was measured: it delayed the batch's events more
+        than it sped up the answers.)"""
         if self._loop is None:
             self._answer(batch, answers)
-            return
-        sent = threading.Event()
-        self._loop.call_soon_threadsafe(self._answer, batch, answers, sent.set)
-        sent.wait(LOOP_HANDOVER_WAIT_S)
+        else:
+            self._loop.call_soon_threadsafe(self._answer, batch, answers)
 
-    def _answer(self, batch: list[_Asking], answers: list[Authorisation | BaseException],
-                then: Callable[[], None] | None = None) -> None:
-        """On the loop: each authorisation's answer to whoever still waits for it;
-        `then` once the tasks woken by them have taken their next step (sent it)."""
+    def _answer(self, batch: list[_Asking], answers: list[Authorisation | BaseException]) -> None:
+        """On the loop: each authorisation's answer to whoever still waits for it."""
         gone = []
         for (request, answer), result in zip(batch, answers, strict=True):
             if not answer.done():
@@ -296,9 +285,6 @@ class CallService:
         if gone:
             # Their PBX stopped waiting (and refused the calls): hold nothing for them.
             self._spawn(self._writer(self.tracker.withdraw, gone))
-        if then is not None:
-            # After the wake-ups the answers just scheduled (callbacks run in order).
-            asyncio.get_running_loop().call_soon(then)
 
     # ------------------------------------------------------------ from the server ---
     async def async_reconcile(self, *, lost_at: datetime | None = None) -> ReconcileReport:
@@ -407,20 +393,13 @@ class CallService:
             self._hand_over(outgoing, deadline, True)
 
     def _hand_over(self, outgoing: list[tuple[bool, Any]], deadline: int | None,
-                   known: bool | None, *, wait: bool = True) -> None:
+                   known: bool | None) -> None:
         """`known`: True with the next deadline, False to make the timer ask for it,
-        None when the next operation already waiting will tell it. With something to
-        announce, the writer waits (at most `LOOP_HANDOVER_WAIT_S`) until the loop has
-        passed it on, as with authorisation answers (`_answer_from_writer`)."""
+        None when the next operation already waiting will tell it."""
         if self._loop is None:
             self._deliver(outgoing, deadline, known)
-        elif not outgoing or not wait:
-            self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known)
         else:
-            delivered = threading.Event()
-            self._loop.call_soon_threadsafe(self._deliver_then, outgoing, delivered.set,
-                                            deadline, known)
-            delivered.wait(LOOP_HANDOVER_WAIT_S)
+            self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known)
 
     def _deliver(self, outgoing: list[tuple[bool, Any]], deadline: int | None = None,
                  known: bool | None = False) -> list[asyncio.Task[Any]]:
@@ -481,22 +460,19 @@ class CallService:
         self._loop.call_soon_threadsafe(self._deliver_then, outgoing, sent.set)
         sent.wait(CUT_HANDOVER_WAIT_S)
 
-    def _deliver_then(self, outgoing: list[tuple[bool, Any]], done: Callable[[], None],
-                      deadline: int | None = None, known: bool | None = None) -> None:
-        """`_deliver`, then `done` once the cuts are sent and the tasks the changes woke
-        (the desks' WebSocket senders) have taken their next step."""
-        sending = self._deliver(outgoing, deadline, known)
+    def _deliver_then(self, outgoing: list[tuple[bool, Any]], done: Callable[[], None]) -> None:
+        sending = self._deliver(outgoing, known=None)
         if sending:
             asyncio.gather(*sending, return_exceptions=True).add_done_callback(
                 lambda _: done())
         else:
-            asyncio.get_running_loop().call_soon(done)
+            done()
 
     def _from_writer(self, is_change: bool, item: Any) -> None:
         if self._outgoing is not None:
             self._outgoing.append((is_change, item))
         else:
-            self._hand_over([(is_change, item)], None, False, wait=False)
+            self._hand_over([(is_change, item)], None, False)
 
     def _send(self, command: BridgeCommand) -> asyncio.Task[Any] | None:
         if isinstance(command, SetBackstop):
