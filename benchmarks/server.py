@@ -199,35 +199,42 @@ class Driver:
 
 class Probe:
     """Where the time goes on the server's side, over the measured window: the writer
-    thread's batches of events and of authorisations, and the delay from a PBX event
-    to its publication (before any desk is written to)."""
+    thread's batches (events, with the authorisations decided before and between them),
+    the authorisations taken together and how long deciding them took, and the delay
+    from a PBX event to its publication (before any desk is written to)."""
 
     def __init__(self, tracker: Any, hub: Any, pbx: ScriptedPbx) -> None:
         self.batches: list[tuple[int, float]] = []
         self.authorisations: list[tuple[int, float]] = []
         self.to_publish: list[float] = []
         self._on = False
-        handle_many, authorise_many, publish = (tracker.handle_many, tracker.authorise_many,
-                                                 hub.publish)
+        handle_many, publish = tracker.handle_many, hub.publish
+        probe = self
 
-        def timed_handle_many(events: Any) -> None:
+        class TimedQueue:
+            """The service's waiting authorisations, timed from taken to answered."""
+
+            def __init__(self, queue: Any) -> None:
+                self.queue, self.taken = queue, 0.0
+
+            def take(self) -> Any:
+                self.taken = time.perf_counter()
+                return self.queue.take()
+
+            def answer(self, decisions: list[Any]) -> None:
+                if probe._on:
+                    probe.authorisations.append(
+                        (len(decisions), (time.perf_counter() - self.taken) * 1000))
+                self.queue.answer(decisions)
+
+        def timed_handle_many(events: Any, asking: Any = None) -> None:
             events = list(events)
             began = time.perf_counter()
             try:
-                handle_many(events)
+                handle_many(events, None if asking is None else TimedQueue(asking))
             finally:
                 if self._on:
                     self.batches.append((len(events), (time.perf_counter() - began) * 1000))
-
-        def timed_authorise_many(requests: Any) -> Any:
-            requests = list(requests)
-            began = time.perf_counter()
-            try:
-                return authorise_many(requests)
-            finally:
-                if self._on:
-                    self.authorisations.append((len(requests),
-                                                (time.perf_counter() - began) * 1000))
 
         def timed_publish(shop: int, kind: str, data: dict[str, Any]) -> int:
             if self._on and kind == "call":
@@ -236,7 +243,7 @@ class Probe:
                     self.to_publish.append((time.monotonic_ns() - stamped) / 1e6)
             return publish(shop, kind, data)
 
-        tracker.handle_many, tracker.authorise_many = timed_handle_many, timed_authorise_many
+        tracker.handle_many = timed_handle_many
         hub.publish = timed_publish
 
     def start(self) -> None:
@@ -250,15 +257,16 @@ class Probe:
         spent = [ms for _, ms in self.batches]
         asked = [size for size, _ in self.authorisations]
         deciding = [ms for _, ms in self.authorisations]
-        busy = (sum(spent) + sum(deciding)) / 1000 / wall * 100
+        busy = sum(spent) / 1000 / wall * 100
         lines = []
         if spent and deciding:
             lines.append(f"writer thread: busy {busy:.0f} % — {len(self.batches)} event "
-                         f"batches (mean {statistics.mean(sizes):.1f} events, p50 "
+                         f"batches with the authorisations among them (mean "
+                         f"{statistics.mean(sizes):.1f} events, p50 "
                          f"{statistics.median(spent):.2f} ms, p99 "
-                         f"{percentile(spent, 0.99):.2f} ms), {len(deciding)} batches of "
-                         f"authorisations (mean {statistics.mean(asked):.1f}, p50 "
-                         f"{statistics.median(deciding):.2f} ms, p99 "
+                         f"{percentile(spent, 0.99):.2f} ms); authorisations taken "
+                         f"{len(deciding)} times (mean {statistics.mean(asked):.1f}, "
+                         f"decided in p50 {statistics.median(deciding):.2f} ms, p99 "
                          f"{percentile(deciding, 0.99):.2f} ms)")
         if self.to_publish:
             lines.append(f"PBX event → published (committed, before the desks): p50 "
