@@ -20,7 +20,7 @@ from cashdesk.users import UserError
 PASSWORD_ENV = "CASHDESK_ADMIN_PASSWORD"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "init", help="create the database with a first callshop and its admin",
         description="Create (or migrate) the database and add a first callshop with its "
