@@ -26,7 +26,7 @@ from cashdesk.pbx.bridge import (
 from cashdesk.pbx.events import CallAnswered, CallRinging, CallStarted, PbxEvent
 from cashdesk.prepaid.runner import DeadlineRunner
 from cashdesk.prepaid.timeline import epoch_ms
-from tests.calls.factories import Desk, make_shop
+from tests.calls.factories import Desk, ShopSetup, make_shop
 
 UK = "0044207946000"
 
@@ -165,6 +165,18 @@ async def test_a_reconnected_bridge_reconciles_its_own_calls(sessions: sessionma
     await service.async_stop()
 
 
+async def started_service(sessions: sessionmaker[Session], clock: FakeClock, *,
+                          cabins: int) -> tuple[ShopSetup, Desk, FakeBridge, CallService]:
+    """A shop with `cabins` cabins, and a started service with one fake bridge."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, cabins=cabins)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    return shop, desk, bridge, service
+
+
 async def busy_writer(service: CallService) -> tuple[threading.Event, asyncio.Future[None]]:
     """Keep the writer thread busy until the returned event is set."""
     busy, release = threading.Event(), threading.Event()
@@ -183,12 +195,7 @@ async def test_authorisations_go_first_and_together(
     """What the PBX waits for goes before a desk's read that had waited longer: a burst
     of authorisations decided together, in arrival order, even before an event that
     came first (a call's setup is held until its answer), then the events."""
-    with sessions.begin() as db:
-        shop = make_shop(db, clock, cabins=4)
-    desk = Desk.open(sessions, clock)
-    bridge = FakeBridge()
-    service = CallService(desk.tracker, [bridge])
-    await service.async_start()
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=4)
     order = record_pbx_work(desk.tracker)
     release, blocker = await busy_writer(service)
     # The writer is busy: a desk's read queues, then an event, then three INVITEs.
@@ -243,23 +250,20 @@ async def test_an_authorisation_is_decided_between_two_events_of_a_batch(
     """A new call waits for the one event being applied, not for the rest of the batch
     and its commit: an INVITE arriving while the writer applies a batch of events is
     decided right after the event in hand."""
-    with sessions.begin() as db:
-        shop = make_shop(db, clock, cabins=4)
-    desk = Desk.open(sessions, clock)
-    bridge = FakeBridge()
-    service = CallService(desk.tracker, [bridge])
-    await service.async_start()
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=4)
     loop = asyncio.get_running_loop()
     order = record_pbx_work(desk.tracker)
     apply = desk.tracker._apply
     asking: list[Any] = []
 
+    async def invite() -> Authorisation:
+        request = AuthorisationRequest("a1", shop.cabins[1], UK, at=clock.now())
+        return await bridge.port.async_authorise(request)
+
     def apply_while_an_invite_comes(db: Session, outbox: Any, event: PbxEvent) -> None:
         apply(db, outbox, event)
         if event.pbx_call_id == "c0":
-            request = AuthorisationRequest("a1", shop.cabins[1], UK, at=clock.now())
-            asking.append(asyncio.run_coroutine_threadsafe(
-                bridge.port.async_authorise(request), loop))
+            asking.append(asyncio.run_coroutine_threadsafe(invite(), loop))
             deadline = time.monotonic() + 2
             while not service._asking.queue:      # queued by the loop meanwhile
                 assert time.monotonic() < deadline
@@ -282,12 +286,7 @@ async def test_an_authorisation_the_pbx_gave_up_on_is_not_decided(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """A caller that stopped waiting (its PBX's timer ran out, so the call was refused
     there) is not asked for when the writer gets to it."""
-    with sessions.begin() as db:
-        shop = make_shop(db, clock, cabins=4)
-    desk = Desk.open(sessions, clock)
-    bridge = FakeBridge()
-    service = CallService(desk.tracker, [bridge])
-    await service.async_start()
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=4)
     release, blocker = await busy_writer(service)
     gave_up = asyncio.ensure_future(bridge.port.async_authorise(
         AuthorisationRequest("gone", shop.cabins[1], UK, at=clock.now())))
@@ -307,16 +306,12 @@ async def test_an_authorisation_the_pbx_gave_up_on_while_deciding_is_withdrawn(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """A caller that stops waiting while its authorisation is being decided holds no
     credit once the answer comes back (not for `AUTHORISATION_TTL_MS`)."""
-    with sessions.begin() as db:
-        shop = make_shop(db, clock, cabins=2)
-    desk = Desk.open(sessions, clock)
-    bridge = FakeBridge()
-    service = CallService(desk.tracker, [bridge])
-    await service.async_start()
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=2)
     deciding, release = threading.Event(), threading.Event()
     authorise = desk.tracker._authorise
 
-    def slow_authorise(db: Session, outbox: Any, request: AuthorisationRequest) -> object:
+    def slow_authorise(db: Session, outbox: Any,
+                       request: AuthorisationRequest) -> Authorisation:
         answer = authorise(db, outbox, request)
         deciding.set()
         release.wait(5)
