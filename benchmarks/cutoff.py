@@ -106,42 +106,68 @@ def _all(headers: list[tuple[str, str]], *names: str) -> list[str]:
     return [value for name, value in headers if name.lower() in wanted]
 
 
-class Carrier(threading.Thread):
-    """A SIP trunk on UDP: answers INVITEs (100, 180, 200 after RING_MS, with the
-    Record-Route copied), answers BYEs, and keeps the kernel's arrival time of each
-    request. Its own thread and socket, so the measurement does not wait for Python."""
+class StampedReader(threading.Thread):
+    """Reads its socket in a thread of its own, each read with the kernel's arrival
+    time (SO_TIMESTAMPNS), so what is measured does not wait for this process's Python.
+    Subclasses handle what was read (`_received`) and what is due meanwhile (`_idle`)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(name="carrier", daemon=True)
-        self.host, self.port = host, port
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def __init__(self, name: str, sock: socket.socket) -> None:
+        super().__init__(name=name, daemon=True)
+        self.sock = sock
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        self.sock.bind((host, port))
         self.sock.settimeout(0.05)
-        self.invites: dict[str, float] = {}
-        self.byes: dict[str, float] = {}
-        self._later: list[tuple[float, int, bytes, Any]] = []
-        self._count = 0
         self._stopping = threading.Event()
 
     def stop(self) -> None:
         self._stopping.set()
         self.join(2)
+        self._closing()
         self.sock.close()
 
     def run(self) -> None:
         while not self._stopping.is_set():
-            now = time.time()
-            while self._later and self._later[0][0] <= now:
-                _, _, data, address = heapq.heappop(self._later)
-                self.sock.sendto(data, address)
+            self._idle()
             try:
-                data, ancillary, _, address = self.sock.recvmsg(65535, 256)
+                data, ancillary, _, address = self.sock.recvmsg(65536, 256)
             except TimeoutError:
                 continue
             except OSError:
                 return
-            self._handle(data.decode(errors="replace"), _kernel_time(ancillary), address)
+            self._received(data, _kernel_time(ancillary), address)
+
+    def _idle(self) -> None:
+        pass
+
+    def _closing(self) -> None:
+        pass
+
+    def _received(self, data: bytes, arrived: float, address: Any) -> None:
+        raise NotImplementedError
+
+
+class Carrier(StampedReader):
+    """A SIP trunk on UDP: answers INVITEs (100, 180, 200 after RING_MS, with the
+    Record-Route copied), answers BYEs, and keeps the kernel's arrival time of each
+    request."""
+
+    def __init__(self, host: str, port: int) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((host, port))
+        super().__init__("carrier", sock)
+        self.host, self.port = host, port
+        self.invites: dict[str, float] = {}
+        self.byes: dict[str, float] = {}
+        self._later: list[tuple[float, int, bytes, Any]] = []
+        self._count = 0
+
+    def _idle(self) -> None:
+        now = time.time()
+        while self._later and self._later[0][0] <= now:
+            _, _, data, address = heapq.heappop(self._later)
+            self.sock.sendto(data, address)
+
+    def _received(self, data: bytes, arrived: float, address: Any) -> None:
+        self._handle(data.decode(errors="replace"), arrived, address)
 
     def _send_later(self, delay: float, data: bytes, address: Any) -> None:
         self._count += 1
@@ -193,55 +219,43 @@ class Carrier(threading.Thread):
 
 # --- the cash desk ----------------------------------------------------------------------------
 
-class DeskSocket(threading.Thread):
-    """A cash desk following `/events` (RFC 6455) on a plain socket in its own thread,
-    keeping the kernel's arrival time of each message (SO_TIMESTAMPNS; of the last
-    segment read with it, so never early), as the carrier does for BYEs: the figure is
-    the server's latency, not this process's scheduling. Text frames only, unmasked
-    from the server; pings are answered."""
+class DeskSocket(StampedReader):
+    """A cash desk following `/events` (RFC 6455) on a plain socket, keeping the
+    kernel's arrival time of each message (of the last segment read with it, so never
+    early), as the carrier does for BYEs: the figure is the server's latency, not this
+    process's scheduling. Text frames only, unmasked from the server; pings are
+    answered."""
 
     def __init__(self, base_url: str, token: str) -> None:
-        super().__init__(name="desk", daemon=True)
         url = urlsplit(base_url)
         host, port = url.hostname or "127.0.0.1", url.port or 80
-        self.sock = socket.create_connection((host, port), timeout=5)
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock = socket.create_connection((host, port), timeout=5)
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET {url.path}/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        sock.sendall((f"GET {url.path}/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
                            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                            f"Authorization: Bearer {token}\r\n\r\n").encode())
         head = b""
         while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
+            chunk = sock.recv(4096)
             assert chunk, "the server closed the WebSocket handshake"
             head += chunk
         head, self._buffer = head.split(b"\r\n\r\n", 1)
         assert head.startswith(b"HTTP/1.1 101"), head.decode(errors="replace")
-        self.sock.settimeout(0.05)
+        super().__init__("desk", sock)
         self.received: list[tuple[float, dict[str, Any]]] = []
-        self._stopping = threading.Event()
         self._frames(time.time())
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self.join(2)
+    def _closing(self) -> None:
         with contextlib.suppress(OSError):
             self._send(0x8, b"")
-        self.sock.close()
 
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                data, ancillary, _, _ = self.sock.recvmsg(65536, 256)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not data:
-                return
-            self._buffer += data
-            self._frames(_kernel_time(ancillary))
+    def _received(self, data: bytes, arrived: float, address: Any) -> None:
+        if not data:
+            self._stopping.set()   # the server closed the connection
+            return
+        self._buffer += data
+        self._frames(arrived)
 
     def _frames(self, arrived: float) -> None:
         while len(self._buffer) >= 2:
@@ -302,7 +316,8 @@ async def run(directory: Path, rounds: int, per_round: int) -> Figures:
     server = ServeProcess(directory / "serve", f"sqlite:///{database}", kamailio,
                           worlds[0][1], lifetime_s=60 + 15 * rounds)
     observer = None
-    started: dict[str, dict[str, Any]] = {}
+    # When Kamailio took each INVITE it held for authorisation (`invite_ts`).
+    invited: dict[str, float] = {}
     # Kamailio's own stamp (seconds, to the microsecond) of each call event.
     stamps: dict[tuple[str, str], float] = {}
     try:
@@ -312,8 +327,8 @@ async def run(directory: Path, rounds: int, per_round: int) -> Figures:
         evapi = kamailio.settings.evapi
         def on_message(message: dict[str, Any]) -> None:
             kind = str(message.get("type"))
-            if kind == "started":
-                started.setdefault(message["call_id"], message)
+            if kind == "started" and "invite_ts" in message:
+                invited.setdefault(message["call_id"], float(message["invite_ts"]))
             if kind in PBX_EVENTS.values() and "ts" in message:
                 stamps.setdefault((message["call_id"], kind), float(message["ts"]))
         observer = EvapiClient(evapi.host, evapi.port, on_message)
@@ -328,9 +343,8 @@ async def run(directory: Path, rounds: int, per_round: int) -> Figures:
                 print(f"round {number}: {per_round} calls; cut-off lag so far p50 "
                       f"{percentile(figures.cut_lag_ms, 0.5):.2f} ms, max "
                       f"{max(figures.cut_lag_ms):.2f} ms", flush=True)
-        for message in started.values():
-            if "invite_ts" in message:
-                figures.auth_ms.append((message["ts"] - message["invite_ts"]) * 1000)
+        for call_id, invite_ts in invited.items():
+            figures.auth_ms.append((stamps[(call_id, "started")] - invite_ts) * 1000)
     finally:
         if observer is not None:
             await observer.async_stop()
