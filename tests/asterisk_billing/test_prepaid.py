@@ -129,8 +129,13 @@ async def test_a_top_up_during_calls_moves_the_cut_later(
         for action in server.asterisk.actions_named("AbsoluteTimeout"):
             ends[action["Channel"]] = action.at + float(action["Timeout"])
         return ends
-    before = await eventually(lambda: (ends := timer_ends()).keys() == legs.keys() and ends,
-                              what="both backstops")
+    def agreed(ends: dict[str, float]) -> bool:
+        """Both legs timed for the one shared instant: the first leg's timer from when it
+        talked alone (later) has been replaced — the second answer's update comes on its
+        own. Whole seconds from each answer keep the two ends less than a second apart."""
+        return ends.keys() == legs.keys() and max(ends.values()) - min(ends.values()) < 1
+    before = await eventually(lambda: agreed(ends := timer_ends()) and ends,
+                              what="both backstops for the shared instant")
     sent = len(server.asterisk.actions_named("AbsoluteTimeout"))
     await asyncio.sleep(0.8)
     status, body = await server.post(f"/callshops/{shop.setup.callshop_id}/topups",
@@ -140,7 +145,8 @@ async def test_a_top_up_during_calls_moves_the_cut_later(
     assert status == 200, body
     after = await eventually(
         lambda: len(server.asterisk.actions_named("AbsoluteTimeout")) >= sent + 2
-        and (ends := timer_ends()) != before and ends, what="backstops after the top-up")
+        and agreed(ends := timer_ends()) and ends != before and ends,
+        what="backstops after the top-up")
     for leg in legs:
         # Two seconds more at 0.02 a second for the two calls.
         assert abs(after[leg] - before[leg] - 2.0) < 0.05, (before, after)
