@@ -200,16 +200,26 @@ class Driver:
 class Probe:
     """Where the time goes on the server's side, over the measured window: the writer
     thread's batches (events, with the authorisations decided before and between them),
-    the authorisations taken together and how long deciding them took, and the delay
-    from a PBX event to its publication (before any desk is written to)."""
+    the authorisations the writer took together and how long deciding them took, those
+    the loop allowed from memory, and the delay from a PBX event to its publication
+    (before any desk is written to)."""
 
     def __init__(self, tracker: Any, hub: Any, pbx: ScriptedPbx) -> None:
         self.batches: list[tuple[int, float]] = []
         self.authorisations: list[tuple[int, float]] = []
         self.to_publish: list[float] = []
+        self.on_loop: list[float] = []
         self._on = False
         handle_many, publish = tracker.handle_many, hub.publish
+        from_memory = tracker.authorise_from_memory
         probe = self
+
+        def timed_from_memory(request: Any) -> Any:
+            began = time.perf_counter()
+            decision = from_memory(request)
+            if probe._on and decision is not None:
+                probe.on_loop.append((time.perf_counter() - began) * 1000)
+            return decision
 
         class TimedQueue:
             """The service's waiting authorisations, timed from taken to answered."""
@@ -244,6 +254,7 @@ class Probe:
             return publish(shop, kind, data)
 
         tracker.handle_many = timed_handle_many
+        tracker.authorise_from_memory = timed_from_memory
         hub.publish = timed_publish
 
     def start(self) -> None:
@@ -259,15 +270,20 @@ class Probe:
         deciding = [ms for _, ms in self.authorisations]
         busy = sum(spent) / 1000 / wall * 100
         lines = []
-        if spent and deciding:
+        if spent:
+            taken = (f"; authorisations taken {len(deciding)} times (mean "
+                     f"{statistics.mean(asked):.1f}, decided in p50 "
+                     f"{statistics.median(deciding):.2f} ms, p99 "
+                     f"{percentile(deciding, 0.99):.2f} ms)" if deciding else "")
             lines.append(f"writer thread: busy {busy:.0f} % — {len(self.batches)} event "
                          f"batches with the authorisations among them (mean "
                          f"{statistics.mean(sizes):.1f} events, p50 "
                          f"{statistics.median(spent):.2f} ms, p99 "
-                         f"{percentile(spent, 0.99):.2f} ms); authorisations taken "
-                         f"{len(deciding)} times (mean {statistics.mean(asked):.1f}, "
-                         f"decided in p50 {statistics.median(deciding):.2f} ms, p99 "
-                         f"{percentile(deciding, 0.99):.2f} ms)")
+                         f"{percentile(spent, 0.99):.2f} ms){taken}")
+        if self.on_loop:
+            lines.append(f"authorisations allowed on the loop from memory: {len(self.on_loop)} "
+                         f"(decided in p50 {statistics.median(self.on_loop):.3f} ms, p99 "
+                         f"{percentile(self.on_loop, 0.99):.3f} ms)")
         if self.to_publish:
             lines.append(f"PBX event → published (committed, before the desks): p50 "
                          f"{statistics.median(self.to_publish):.2f} ms, p99 "

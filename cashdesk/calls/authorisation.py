@@ -8,10 +8,15 @@ shop's fraud rules, and the budgets the call will draw on with their current lim
 reason, what no money question can fix: an unknown or disabled cabin, a suspended
 shop, a number that is not one, a blocked destination, a missing rate. Whether the
 money suffices is the prepaid guard's question, asked next by the tracker.
+
+`find_place` and `rate_place` are its two halves, for a tracker that keeps places in
+memory (`calls.places`): rating a known place needs no database, unless it caps the
+cabin's session (what the session spent is stored).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -79,9 +84,9 @@ class _CabinRef:
 
 
 @dataclass(frozen=True, slots=True)
-class _Place:
+class Place:
     """Where a call is made from: its cabin, the cabin's shop and reseller, and the
-    shop's account and that account's parent, as stored now (one row)."""
+    shop's account and that account's parent, as stored when read (one row)."""
 
     cabin: _CabinRef
     cabin_name: str
@@ -108,6 +113,12 @@ class _Place:
     parent_balance: Decimal | None
     parent_currency: str | None
 
+    @property
+    def caps_session(self) -> bool:
+        """Whether the cabin's session is capped (an amount, or a deposit)."""
+        return (self.cabin_max_session_amount is not None or self.cabin_deposit is not None
+                or self.shop_max_session_amount is not None)
+
 
 _PARENT = aliased(Account)
 # Plain columns, not ORM objects: this runs for every call a PBX asks about.
@@ -125,24 +136,57 @@ _PLACE = (select(Cabin.id, Cabin.callshop_id, Cabin.tariff_id, Cabin.name, Cabin
           .outerjoin(_PARENT, _PARENT.id == Account.parent_id))
 _PLACE_BY_SIP = _PLACE.where(Cabin.sip_username == bindparam("sip"))
 _PLACE_BY_CABIN = _PLACE.where(Cabin.id == bindparam("cabin"))
+_PLACES_OF_SHOP = _PLACE.where(Cabin.callshop_id == bindparam("shop"),
+                               Cabin.sip_username.is_not(None)).add_columns(Cabin.sip_username)
 _OPEN_SESSION = select(CabinSession.id).where(CabinSession.cabin_id == bindparam("cabin"),
                                               CabinSession.closed_at.is_(None))
 
 
-def _place(db: Session, statement: Executable, params: dict[str, Any]) -> _Place | None:
+def _place(db: Session, statement: Executable, params: dict[str, Any]) -> Place | None:
     row = db.connection().execute(statement, params).first()
     if row is None:
         return None
-    return _Place(_CabinRef(row[0], row[1], row[2]), *row[3:])
+    return _place_of(row)
+
+
+def _place_of(row: Any) -> Place:
+    return Place(_CabinRef(row[0], row[1], row[2]), *row[3:26])
+
+
+def find_place(db: Session, sip_username: str) -> Place | None:
+    """The place of the cabin `sip_username`, as stored now; None if no cabin has it."""
+    return _place(db, _PLACE_BY_SIP, {"sip": sip_username})
+
+
+def find_places_of_shop(db: Session, callshop_id: int) -> dict[str, Place]:
+    """Every cabin's place in a shop, by SIP username, in one statement."""
+    return {row[-1]: _place_of(row)
+            for row in db.connection().execute(_PLACES_OF_SHOP, {"shop": callshop_id})}
 
 
 def rate_call(db: Session, rater: Rater, sip_username: str,
               dialed_number: str) -> RatedCall | Refusal:
     """Everything about a call from the cabin `sip_username` to `dialed_number`, or
     why it may not be routed (see the module doc)."""
-    place = _place(db, _PLACE_BY_SIP, {"sip": sip_username})
+    return rate_found(db, rater, find_place(db, sip_username), sip_username, dialed_number)
+
+
+def rate_found(db: Session, rater: Rater, place: Place | None, sip_username: str,
+               dialed_number: str) -> RatedCall | Refusal:
+    """`rate_call` once the place of `sip_username` was read (None: no such cabin)."""
     if place is None:
         return Refusal(RefusalReason.CABIN_UNKNOWN, f"no cabin has SIP username {sip_username!r}")
+    rated = rate_place(place, rater, dialed_number, lambda: _session_cap(db, place))
+    assert rated is not None      # a session cap is read when there is one
+    return rated
+
+
+def rate_place(place: Place, rater: Rater, dialed_number: str,
+               session_cap: Callable[[], BudgetSpec | None] | None = None,
+               ) -> RatedCall | Refusal | None:
+    """`rate_call` from a place already read. The budgets carry the balances the place
+    was read with. `session_cap` reads what is left of a capped session; without it a
+    place that caps its sessions cannot be rated here: None."""
     cabin = place.cabin
     number = ""
 
@@ -169,7 +213,10 @@ def rate_call(db: Session, rater: Rater, sip_username: str,
     if buy is None:
         return refuse(RefusalReason.NO_RATE, f"no buy rate for {number}")
     provider = rater.rate_tariff(place.provider_tariff_id, number)
-    rated = _rated(db, place, dialed_number, number, sell, buy, provider)
+    if place.caps_session and session_cap is None:
+        return None
+    cap = session_cap() if session_cap is not None else None
+    rated = _rated(place, dialed_number, number, sell, buy, provider, cap)
     if isinstance(rated, Refusal):
         return refuse(rated.reason, rated.detail)
     return rated
@@ -189,13 +236,13 @@ def rate_stored_call(db: Session, rater: Rater, call: Call) -> RatedCall:
                     call.buy_connection_fee, call.buy_initial_increment,
                     call.buy_subsequent_increment, call.buy_grace_seconds)
     provider = rater.rate_tariff(place.provider_tariff_id, call.number)
-    rated = _rated(db, place, call.dialed_number, call.number, sell, buy, provider,
-                   strict=False)
+    rated = _rated(place, call.dialed_number, call.number, sell, buy, provider,
+                   _session_cap(db, place), strict=False)
     assert not isinstance(rated, Refusal)
     return rated
 
 
-def _session_cap(db: Session, place: _Place) -> BudgetSpec | None:
+def _session_cap(db: Session, place: Place) -> BudgetSpec | None:
     """What the cabin's current customer may still spend at sell prices, when the
     cabin or shop caps a session or the customer left a deposit: the smallest cap minus
     the open session's ended calls. None when nothing caps it."""
@@ -219,8 +266,8 @@ def _session_cap(db: Session, place: _Place) -> BudgetSpec | None:
                       place.currency, cut_reason, refusal)
 
 
-def _rated(db: Session, place: _Place, dialed: str, number: str, sell: RateTerms,
-           buy: RateTerms, provider: RateTerms | None, *,
+def _rated(place: Place, dialed: str, number: str, sell: RateTerms, buy: RateTerms,
+           provider: RateTerms | None, cap: BudgetSpec | None, *,
            strict: bool = True) -> RatedCall | Refusal:
     budgets: list[BudgetSpec] = []
     draws: list[Draw] = []
@@ -246,7 +293,6 @@ def _rated(db: Session, place: _Place, dialed: str, number: str, sell: RateTerms
             budgets.append(BudgetSpec(key, to_sub_units(balance), currency,
                                       CutReason.CREDIT_EXHAUSTED, RefusalReason.NO_CREDIT))
             draws.append(Draw(key, terms))
-    cap = _session_cap(db, place)
     if cap is not None:
         budgets.append(cap)
         draws.append(Draw(cap.key, sell))

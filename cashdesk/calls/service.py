@@ -2,8 +2,14 @@
 writer thread, the prepaid guard's timer in between.
 
 - Bridges call `on_event` (queued, in arrival order, to the writer thread) and await
-  `async_authorise` (run on the writer thread too, so an authorisation and the events
-  of other calls never race for the same credit). Whatever queues up while the writer
+  `async_authorise`. The tracker and its guard are the writer's: it holds the
+  tracker's lock for every operation, except while a transaction commits. When the
+  lock is free (the writer idle, or waiting for the disk) and nothing is queued
+  before it, an authorisation is decided at once on the loop from memory
+  (`CallTracker.authorise_from_memory`: the cabin's place as last read, the guard's
+  balances); if it cannot be, or the writer is busy, it goes to the writer, so an
+  authorisation and the events of other calls never race for the same credit. The
+  loop never waits for the lock. Whatever queues up while the writer
   is busy goes to it together, taken by the writer itself whenever it is free: the
   events as one batch in one transaction, with the waiting authorisations decided
   first and again after each event (`CallTracker.handle_many`), each answer handed
@@ -35,7 +41,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from enum import IntEnum
@@ -157,6 +163,13 @@ class CallService:
         self._jobs_lock = threading.Lock()
         self._lanes: tuple[deque[tuple[Future[Any], Callable[[], Any]]], ...] = tuple(
             deque() for _ in Lane)
+        # The tracker's: held by the writer for every operation but its commits, taken
+        # by the loop only if free (`_authorise_at_once`). `_decided_on_loop` counts
+        # what the loop admitted: a deadline computed before one of those is stale.
+        self._tracker_lock = threading.Lock()
+        self._writer_thread: int | None = None
+        self._decided_on_loop = 0
+        tracker.at_rest = self._unlocked
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
         tracker.on_change = self._from_writer_change
         tracker.on_command = self._from_writer_command
@@ -209,10 +222,58 @@ class CallService:
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         """The tracker's answer (see `CallTracker.authorise`)."""
+        at_once = self._authorise_at_once(request)
+        if at_once is not None:
+            return at_once
         answer: asyncio.Future[Authorisation] = asyncio.get_running_loop().create_future()
         self._asking.queue.append((request, answer))
         self._pull_soon()
         return await answer
+
+    def _authorise_at_once(self, request: AuthorisationRequest) -> Authorisation | None:
+        """On the loop: the call allowed from memory, or None (see the module doc).
+        Not while other authorisations wait (first come, first served for credit)."""
+        if self._asking.queue or not self._tracker_lock.acquire(blocking=False):
+            return None
+        try:
+            decision = self.tracker.authorise_from_memory(request)
+            if decision is None:
+                return None
+            # Its first increment is held now: the guard's cuts may come earlier.
+            self._decided_on_loop += 1
+            deadline = self.tracker.next_deadline()
+        except Exception:
+            log.exception("authorisation of %s from memory failed; the writer decides",
+                          request.pbx_call_id)
+            return None
+        finally:
+            self._tracker_lock.release()
+        self.runner.deadline_is(deadline)
+        return decision
+
+    @contextlib.contextmanager
+    def _unlocked(self) -> Iterator[None]:
+        """The writer, around a commit: the loop may decide meanwhile."""
+        if self._writer_thread != threading.get_ident():
+            yield          # not called from an operation of this service's writer
+            return
+        self._writer_thread = None
+        self._tracker_lock.release()
+        try:
+            yield
+        finally:
+            self._tracker_lock.acquire()
+            self._writer_thread = threading.get_ident()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The writer, for one operation."""
+        with self._tracker_lock:
+            self._writer_thread = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._writer_thread = None
 
     def _pull_soon(self) -> None:
         with self._jobs_lock:
@@ -356,17 +417,18 @@ class CallService:
             if queue is None:
                 return
             job, work = queue.popleft()
-        if not job.set_running_or_notify_cancel():
-            # Cancelled while waiting: a trip before it may have left the deadline
-            # to it (see `_trip`).
-            self._hand_over_with_deadline([])
-            return
-        try:
-            result = work()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, as an executor does
-            job.set_exception(exc)
-        else:
-            job.set_result(result)
+        with self._locked():
+            if not job.set_running_or_notify_cancel():
+                # Cancelled while waiting: a trip before it may have left the deadline
+                # to it (see `_trip`).
+                self._hand_over_with_deadline([])
+                return
+            try:
+                result = work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, as an executor does
+                job.set_exception(exc)
+            else:
+                job.set_result(result)
 
     def _trip(self, work: Callable[..., T], *args: Any) -> T:
         """One trip of the writer thread: `work`, then the next deadline (whatever
@@ -399,13 +461,16 @@ class CallService:
         if self._loop is None:
             self._deliver(outgoing, deadline, known)
         else:
-            self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known)
+            self._loop.call_soon_threadsafe(self._deliver, outgoing, deadline, known,
+                                            self._decided_on_loop)
 
     def _deliver(self, outgoing: list[tuple[bool, Any]], deadline: int | None = None,
-                 known: bool | None = False) -> list[asyncio.Task[Any]]:
+                 known: bool | None = False,
+                 decided_on_loop: int | None = None) -> list[asyncio.Task[Any]]:
         """On the loop: the changes to `publish` and the commands to the bridges, in
-        the order the writer made them; then the timer learns the next deadline.
-        Returns the tasks sending cuts."""
+        the order the writer made them; then the timer learns the next deadline —
+        unless the loop admitted a call since it was computed (`decided_on_loop`):
+        then it asks again. Returns the tasks sending cuts."""
         cutting = []
         for is_change, item in outgoing:
             try:
@@ -417,15 +482,19 @@ class CallService:
                         cutting.append(task)
             except Exception:
                 log.exception("could not hand over %s", item)
-        if known:
+        if known and decided_on_loop in (None, self._decided_on_loop):
             self.runner.deadline_is(deadline)
-        elif known is False:
+        elif known is not None:
             self.runner.wake()
         return cutting
 
     async def _next_deadline(self) -> int | None:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.tracker.next_deadline)
+        return await loop.run_in_executor(self._executor, self._next_deadline_now)
+
+    def _next_deadline_now(self) -> int | None:
+        with self._locked():
+            return self.tracker.next_deadline()
 
     async def _fire(self, deadline: int) -> None:
         await self._writer(self._on_time, deadline, lane=Lane.TIMER)

@@ -18,7 +18,10 @@ first: they must act now, and a cut costs nothing.
 
 The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
 runs every method in one writer thread, keeping database work short and synchronous;
-`on_change` and `on_command` are called in that thread and must only hand over.
+`on_change` and `on_command` are called in that thread and must only hand over. The
+one exception is `authorise_from_memory`, which another thread may call while it holds
+the lock the writer holds for every other method — except while a transaction
+commits (`at_rest`): the tracker's memory is whole then, and only the disk is busy.
 """
 
 from __future__ import annotations
@@ -26,24 +29,30 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import LIVE_STATES, CallState, can_move
 from cashdesk.calls.authorisation import (
     BudgetSpec,
+    Place,
     RatedCall,
     Refusal,
+    find_place,
+    find_places_of_shop,
     rate_call,
+    rate_found,
+    rate_place,
     rate_stored_call,
 )
 from cashdesk.calls.changes import BalanceUpdated, CallSnapshot, CallUpdated, Change, SessionUpdated
+from cashdesk.calls.places import PlaceBook
 from cashdesk.clock import Clock
 from cashdesk.ledger.accounts import debit_call
 from cashdesk.ledger.errors import InsufficientCredit
@@ -109,6 +118,16 @@ class _Live:
         return self.snapshot.state
 
 
+class _Authorised(NamedTuple):
+    """A call allowed and not started yet: the rates its authorisation used and when.
+    One decided from memory keeps what was asked: its place is read again when it
+    starts."""
+
+    rated: RatedCall
+    at_ms: int
+    asked: AuthorisationRequest | None = None     # decided from memory
+
+
 class AuthorisationQueue(Protocol):
     """Authorisations waiting for a decision (see `CallTracker.handle_many`)."""
 
@@ -162,9 +181,16 @@ class CallTracker:
         #: Called (in the writer thread) with the guard's cuts due now, before their
         #: database work: they must reach the PBX at once (default: to `on_command`).
         self.on_cuts: Callable[[list[Cut]], None] = self._cut_one_by_one
+        #: Entered around each commit, the tracker at rest (see the module doc): the
+        #: server lets `authorise_from_memory` run meanwhile.
+        self.at_rest: Callable[[], AbstractContextManager[object]] = nullcontext
+        # Where cabins call from, kept by the writer for `authorise_from_memory`.
+        self.places = PlaceBook()
+        bind = sessions.kw.get("bind")
+        if isinstance(bind, Engine):
+            self.places.watch(bind)
         self._live: dict[str, _Live] = {}
-        # Authorised, not started yet: the rates the authorisation used, and when.
-        self._authorised: dict[str, tuple[RatedCall, int]] = {}
+        self._authorised: dict[str, _Authorised] = {}
         # Finished calls → their final state, oldest first; bounded.
         self._finished: OrderedDict[str, CallState] = OrderedDict()
         self._refusals: OrderedDict[str, Authorisation] = OrderedDict()
@@ -237,7 +263,33 @@ class CallTracker:
             decision = Authorisation.refuse(admitted.reason, admitted.detail)
             self._remember(self._refusals, key, decision)
             return decision
-        self._authorised[key] = (admitted, epoch_ms(at))
+        self._authorised[key] = _Authorised(admitted, epoch_ms(at))
+        return Authorisation.allow(None if longest is None else backstop_seconds(longest))
+
+    def authorise_from_memory(self, request: AuthorisationRequest) -> Authorisation | None:
+        """Allow a call from memory alone — the cabin's place as the writer last read
+        it (`places`), the balances as the guard keeps them — or None: `authorise`
+        must decide it. None for anything that needs the database: a cabin not read
+        yet, a capped session (what it spent is stored), a budget the guard does not
+        hold yet, a refusal (recorded for the desk), a call id seen before. The
+        guard's next deadline may have moved (the call holds its first increment)."""
+        key = request.pbx_call_id
+        if key in self._live or key in self._authorised or key in self._refusals \
+                or key in self._finished:
+            return None
+        place = self.places.get(request.sip_username)
+        if place is None:
+            return None
+        rated = rate_place(place, self._rater, request.dialed_number)
+        if not isinstance(rated, RatedCall) \
+                or not all(self.guard.has_budget(spec.key) for spec in rated.budgets):
+            return None
+        admission = self.guard.authorise(key, rated.draws, max_call_ms=rated.max_call_ms)
+        if not admission.allowed:
+            return None
+        at = request.at or self._clock.now()
+        self._authorised[key] = _Authorised(rated, epoch_ms(at), asked=request)
+        longest = admission.max_duration_ms
         return Authorisation.allow(None if longest is None else backstop_seconds(longest))
 
     def withdraw(self, pbx_call_ids: Iterable[str]) -> None:
@@ -443,7 +495,19 @@ class CallTracker:
         at = event.at or self._clock.now()
         pending = self._authorised.pop(key, None)
         if pending is not None:
-            rated: RatedCall | Refusal = pending[0]
+            rated: RatedCall | Refusal = pending.rated
+            if pending.asked is not None:
+                # Decided from memory: its place may have changed where this process
+                # could not see it (see `calls.places`). Refused now, it is cut.
+                asked = pending.asked
+                now = rate_call(db, self._rater, asked.sip_username, asked.dialed_number)
+                if isinstance(now, Refusal):
+                    self.guard.release(key)
+                    self._record_refusal(db, outbox, key, now, asked.dialed_number, at)
+                    self._remember(self._refusals, key,
+                                   Authorisation.refuse(now.reason, now.detail))
+                    outbox.commands.append(Cut(key, CutReason.REFUSED))
+                    return
         elif key in self._refusals:
             # Refused when asked, routed anyway: the PBX must not connect it.
             outbox.commands.append(Cut(key, CutReason.REFUSED))
@@ -626,7 +690,11 @@ class CallTracker:
                dialed_number: str) -> tuple[RatedCall | Refusal, int | None]:
         """The call rated and admitted by the guard (and the talk time it would get if
         answered now, in ms), or why not."""
-        rated = rate_call(db, self._rater, sip_username, dialed_number)
+        generation = self.places.generation
+        place = find_place(db, sip_username)
+        if place is not None:
+            self._keep_places(db, place, generation)
+        rated = rate_found(db, self._rater, place, sip_username, dialed_number)
         if isinstance(rated, Refusal):
             return rated, None
         self._set_budgets(rated.budgets)
@@ -637,6 +705,13 @@ class CallTracker:
                                                                admission.budget),
                            rated.cabin_id, rated.callshop_id, rated.number), None
         return rated, admission.max_duration_ms
+
+    def _keep_places(self, db: Session, place: Place, generation: int) -> None:
+        """Keep the places of the shop a cabin calls from, all read at once: the next
+        call from any of its cabins can be decided from memory."""
+        shop = place.cabin.callshop_id
+        if not self.places.has_shop(shop):
+            self.places.keep(find_places_of_shop(db, shop), generation, callshop_id=shop)
 
     def _set_budgets(self, budgets: Iterable[BudgetSpec]) -> None:
         for spec in budgets:
@@ -702,11 +777,13 @@ class CallTracker:
         begins with the guard's cuts due now (see `_take_due`), unless the operation
         takes them itself."""
         due = self._take_due() if cuts_first else []
-        with self._sessions.begin() as db:
+        with self._sessions() as db, db.begin() as transaction:
             for cut in due:
                 self._apply_cut(db, outbox, cut)
             yield db
             self._describe(db, outbox)
+            with self.at_rest():
+                transaction.commit()
         for change in outbox.changes:
             self.on_change(change)
         now = self._now_ms()
@@ -753,8 +830,8 @@ class CallTracker:
 
     def _prune(self, db: Session, outbox: _Outbox) -> None:
         now = self._now_ms()
-        for key, (_, at) in list(self._authorised.items()):
-            if now - at > AUTHORISATION_TTL_MS:
+        for key, authorised in list(self._authorised.items()):
+            if now - authorised.at_ms > AUTHORISATION_TTL_MS:
                 log.info("call %s was authorised but never started: forgotten", key)
                 del self._authorised[key]
                 self.guard.release(key)

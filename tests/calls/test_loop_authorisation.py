@@ -1,0 +1,281 @@
+"""Authorisations decided on the event loop from memory (`CallTracker.
+authorise_from_memory`, `CallService._authorise_at_once`), and what must still go to
+the writer thread: the first call of a shop, refusals, capped sessions, anything while
+the writer holds the tracker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from cashdesk.call_state import CallState
+from cashdesk.calls.places import writes_a_place
+from cashdesk.calls.service import CallService
+from cashdesk.clock import FakeClock, SystemClock
+from cashdesk.pbx.bridge import Authorisation, AuthorisationRequest, CutReason, RefusalReason
+from cashdesk.pbx.events import CallAnswered, CallEnded, CallStarted, HangupBy
+from cashdesk.prepaid.guard import account_budget
+from cashdesk.store.database import open_engine, session_factory
+from cashdesk.store.models import Cabin, Callshop
+from tests.calls.factories import Desk, RateRow, ShopSetup, make_shop
+from tests.calls.test_service import UK, FakeBridge, busy_writer, eventually, started_service
+
+
+def decided_on_loop(service: CallService) -> list[str]:
+    """The calls the loop allowed from memory, as they are allowed."""
+    allowed: list[str] = []
+    from_memory = service.tracker.authorise_from_memory
+
+    def recorded(request: AuthorisationRequest) -> Authorisation | None:
+        assert threading.current_thread() is threading.main_thread()
+        decision = from_memory(request)
+        if decision is not None:
+            allowed.append(request.pbx_call_id)
+        return decision
+
+    service.tracker.authorise_from_memory = recorded  # type: ignore[method-assign]
+    return allowed
+
+
+async def ask(bridge: FakeBridge, clock: FakeClock, call_id: str, cabin: str,
+              number: str = UK) -> Authorisation:
+    return await bridge.port.async_authorise(AuthorisationRequest(call_id, cabin, number,
+                                                                  at=clock.now()))
+
+
+async def first_call(shop: ShopSetup, bridge: FakeBridge, clock: FakeClock,
+                     service: CallService) -> None:
+    """A first call, decided by the writer: the shop's places and its account's budget
+    are in memory from then on."""
+    assert (await ask(bridge, clock, "first", shop.cabins[0])).allowed
+    assert service.tracker.places.has_shop(shop.callshop_id)
+    assert service.tracker.guard.has_budget(account_budget(shop.account_id))
+
+
+async def test_a_call_from_a_known_shop_is_allowed_on_the_loop(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The first call of a shop goes to the writer, which reads every cabin's place;
+    the next one, from another cabin, is allowed at once on the loop, holds its first
+    increment in the guard like any other, is billed when it starts, and the timer
+    learns the deadline its hold may have moved."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    await first_call(shop, bridge, clock, service)
+    assert on_loop == []
+
+    answer = await ask(bridge, clock, "second", shop.cabins[1])
+    assert answer.allowed and answer.max_duration_s is not None
+    assert on_loop == ["second"]
+    assert desk.tracker.guard.is_tracking("second")
+    assert service.runner._told == (desk.tracker.next_deadline(),)
+    # Asking again for it is the writer's (a repeated question is not the fast path's).
+    assert await ask(bridge, clock, "second", shop.cabins[1]) == answer
+    assert on_loop == ["second"]
+
+    for event in (CallStarted("second", shop.cabins[1], UK, at=clock.now()),
+                  CallAnswered("second", at=clock.now())):
+        bridge.port.on_event(event)
+    await eventually(lambda: desk.tracker.is_live("second")
+                     and desk.call("second").state is CallState.ANSWERED)
+    assert desk.call("second").price_per_minute > 0
+    await service.async_stop()
+
+
+async def test_refusals_and_capped_sessions_are_left_to_the_writer(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The loop only ever allows: a number with no rate (its refusal is recorded for
+    the desk) and a cabin whose session is capped (what it spent is stored) are
+    decided by the writer, with the same answers as without the loop."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    with sessions.begin() as db:
+        db.get_one(Cabin, shop.cabin_ids[2]).max_session_amount = Decimal("5.00")
+    await first_call(shop, bridge, clock, service)
+
+    refused = await ask(bridge, clock, "nowhere", shop.cabins[1], "999")
+    assert not refused.allowed
+    assert desk.call("nowhere").state is CallState.FAILED
+    capped = await ask(bridge, clock, "capped", shop.cabins[2])
+    assert capped.allowed
+    assert on_loop == []
+    await service.async_stop()
+
+
+async def test_nothing_is_decided_on_the_loop_while_the_writer_holds_the_tracker(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The loop never waits for the tracker's lock: while the writer works, a call it
+    could allow from memory is queued for the writer instead."""
+    shop, _, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    await first_call(shop, bridge, clock, service)
+    release, blocker = await busy_writer(service)
+    waiting = asyncio.ensure_future(ask(bridge, clock, "queued", shop.cabins[1]))
+    await asyncio.sleep(0.02)
+    assert not waiting.done() and len(service._asking.queue) == 1
+    release.set()
+    await blocker
+    assert (await waiting).allowed
+    assert on_loop == []
+    await service.async_stop()
+
+
+async def test_a_call_is_allowed_on_the_loop_while_the_writer_commits(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The writer lets go of the tracker while its transaction commits (the disk's
+    time, not the tracker's): an INVITE then is decided at once, not after the commit."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    await first_call(shop, bridge, clock, service)
+    committing, go_on = threading.Event(), threading.Event()
+    unlocked = desk.tracker.at_rest
+
+    @contextlib.contextmanager
+    def slow_commit() -> Iterator[object]:
+        with unlocked():
+            committing.set()
+            go_on.wait(5)
+            yield None
+
+    desk.tracker.at_rest = slow_commit
+    bridge.port.on_event(CallStarted("first", shop.cabins[0], UK, at=clock.now()))
+    await eventually(committing.is_set)
+    try:
+        assert (await asyncio.wait_for(ask(bridge, clock, "meanwhile", shop.cabins[1]),
+                                       1)).allowed
+        assert on_loop == ["meanwhile"]
+    finally:
+        go_on.set()
+    desk.tracker.at_rest = unlocked
+    await eventually(lambda: desk.tracker.is_live("first"))
+    await service.async_stop()
+
+
+async def test_a_changed_cabin_is_read_again_before_the_next_call(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """Writing a table a place is made of forgets every place: a cabin disabled (or a
+    shop suspended) is refused on its very next call, by the writer, with its reason."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    await first_call(shop, bridge, clock, service)
+    with sessions.begin() as db:
+        db.get_one(Cabin, shop.cabin_ids[1]).enabled = False
+    assert not desk.tracker.places.has_shop(shop.callshop_id)
+
+    refused = await ask(bridge, clock, "disabled", shop.cabins[1])
+    assert not refused.allowed and refused.reason is RefusalReason.CABIN_DISABLED
+    with sessions.begin() as db:
+        db.execute(update(Callshop).where(Callshop.id == shop.callshop_id).values(active=False))
+    suspended = await ask(bridge, clock, "suspended", shop.cabins[2])
+    assert suspended.reason is RefusalReason.SHOP_INACTIVE
+    assert on_loop == []
+    await service.async_stop()
+
+
+async def test_a_call_allowed_from_a_stale_place_is_cut_as_it_starts(
+        sessions: sessionmaker[Session], clock: FakeClock, sqlite_engine: Engine) -> None:
+    """A change this process could not see (another process disabled the cabin): the
+    loop allows the call from the place it kept, and the writer, reading the place
+    again when the call starts, cuts it, records why, and holds nothing for it."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    await first_call(shop, bridge, clock, service)
+    elsewhere = open_engine(str(sqlite_engine.url))
+    try:
+        with session_factory(elsewhere).begin() as db:
+            db.get_one(Cabin, shop.cabin_ids[1]).enabled = False
+    finally:
+        elsewhere.dispose()
+    assert desk.tracker.places.has_shop(shop.callshop_id)
+
+    assert (await ask(bridge, clock, "stale", shop.cabins[1])).allowed
+    assert on_loop == ["stale"]
+    bridge.port.on_event(CallStarted("stale", shop.cabins[1], UK, at=clock.now()))
+    await eventually(lambda: ("stale", CutReason.REFUSED) in bridge.cuts)
+    assert desk.call("stale").state is CallState.FAILED
+    assert desk.call("stale").hangup_reason == RefusalReason.CABIN_DISABLED.value
+    assert not desk.tracker.guard.is_tracking("stale")
+    await service.async_stop()
+
+
+async def test_a_deadline_computed_before_a_loop_admission_is_asked_again(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """A trip's deadline reaches the loop after the loop admitted a call (whose hold
+    may bring the guard's cuts earlier): the timer does not take it, it asks again."""
+    shop, _, bridge, service = await started_service(sessions, clock, cabins=3)
+    await first_call(shop, bridge, clock, service)
+    service.runner._told = None
+    service.runner._woken.clear()
+    computed_before = service._decided_on_loop
+    assert (await ask(bridge, clock, "second", shop.cabins[1])).allowed
+    told = service.runner._told
+    service._deliver([], 1, True, computed_before)
+    assert service.runner._told == told != (1,)
+    service._deliver([], 2, True, service._decided_on_loop)
+    assert service.runner._told == (2,)
+    await service.async_stop()
+
+
+def test_which_statements_may_change_a_place() -> None:
+    assert writes_a_place("UPDATE cabins SET enabled=? WHERE cabins.id = ?")
+    assert writes_a_place('INSERT INTO "callshops" (name) VALUES (?)')
+    assert writes_a_place("DELETE FROM resellers WHERE resellers.id = ?")
+    assert writes_a_place("UPDATE accounts SET prepaid=? WHERE accounts.id = ?")
+    # Charges and top-ups move the balance, which the guard keeps itself.
+    assert not writes_a_place(
+        "UPDATE accounts SET balance=?, version=? WHERE accounts.id = ? AND accounts.version = ?")
+    assert not writes_a_place("UPDATE accounts SET balance=%(balance)s, version=(accounts.version"
+                              " + %(version_1)s) WHERE accounts.id = %(account)s")
+    assert not writes_a_place("UPDATE calls SET state=? WHERE calls.id = ?")
+    assert not writes_a_place("SELECT cabins.id FROM cabins")
+
+
+async def test_credit_never_goes_negative_with_calls_allowed_on_the_loop(
+        sessions: sessionmaker[Session]) -> None:
+    """Forty calls from six cabins on the real clock, their INVITEs, answers and hangups
+    interleaved at random, on 12.00 at 0.50 a second plus 0.05 a call: many are allowed
+    on the loop while the writer applies the others' events, and the guard cuts them
+    all when the credit is gone. The balance ends at or above zero, equal to the
+    top-up minus the costs, and the ledger's invariants hold."""
+    clock = SystemClock()
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="12.00", cabins=6, rates=(  # type: ignore[arg-type]
+            RateRow("44", "United Kingdom", sell="60", buy="30", buy_fee="0.05",
+                    sell_steps="1/1", buy_steps="1/1"),))
+    desk = Desk.open(sessions, clock)  # type: ignore[arg-type]
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    on_loop = decided_on_loop(service)
+    rng = random.Random(20261126)
+    allowed: list[str] = []
+
+    async def one_call(number: int) -> None:
+        await asyncio.sleep(rng.uniform(0, 1.0))
+        call, cabin = f"s{number}", shop.cabins[number % len(shop.cabins)]
+        if not (await ask(bridge, clock, call, cabin)).allowed:  # type: ignore[arg-type]
+            return
+        allowed.append(call)
+        bridge.port.on_event(CallStarted(call, cabin, UK, at=clock.now()))
+        await asyncio.sleep(rng.uniform(0, 0.03))
+        bridge.port.on_event(CallAnswered(call, at=clock.now()))
+        await asyncio.sleep(rng.uniform(0.3, 1.5))
+        bridge.port.on_event(CallEnded(call, hangup_by=HangupBy.CABIN, at=clock.now()))
+
+    await asyncio.gather(*(one_call(number) for number in range(40)))
+    await eventually(lambda: not desk.tracker.live_calls(), timeout=5)
+    await service.async_stop()
+
+    assert on_loop and set(on_loop) <= set(allowed)
+    assert any(reason is CutReason.CREDIT_EXHAUSTED for _, reason in bridge.cuts)
+    costs = sum((desk.call(call).cost or Decimal(0) for call in allowed), Decimal(0))
+    final = desk.balance(shop.account_id)
+    assert final >= 0
+    assert final == Decimal("12.00") - costs
+    desk.check_ledger(shop.callshop_id)
