@@ -285,7 +285,8 @@ class Probe:
                          f"(decided in p50 {statistics.median(self.on_loop):.3f} ms, p99 "
                          f"{percentile(self.on_loop, 0.99):.3f} ms)")
         if self.to_publish:
-            lines.append(f"PBX event → published (committed, before the desks): p50 "
+            lines.append(f"PBX event → published (a live move as soon as its event is "
+                         f"applied; before the desks): p50 "
                          f"{statistics.median(self.to_publish):.2f} ms, p99 "
                          f"{percentile(self.to_publish, 0.99):.2f} ms")
         return lines

@@ -19,8 +19,10 @@ writer thread, the prepaid guard's timer in between.
   that arrived just before it (another call of the same account answered): admission
   is the same either way (that call holds its first increment until its billing
   passes it), and the talk time given as the new call's first backstop is replaced by
-  the exact one once it is answered. What waits is taken in three lanes: the timer's
-  cuts first, then the PBX's work, then the rest (top-ups, rate refreshes, reads).
+  the exact one once it is answered. Likewise a live call's move (dialing, ringing,
+  answered) goes to the desks as soon as its event is applied; what calls cost, once
+  committed. What waits is taken in three lanes: the timer's cuts first, then the
+  PBX's work, then the rest (top-ups, rate refreshes, reads).
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
@@ -170,6 +172,7 @@ class CallService:
         self._writer_thread: int | None = None
         self._decided_on_loop = 0
         tracker.at_rest = self._unlocked
+        tracker.announce_live = self._announce_live
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
         tracker.on_change = self._from_writer_change
         tracker.on_command = self._from_writer_command
@@ -331,6 +334,15 @@ class CallService:
             self._answer(batch, answers)
         else:
             self._loop.call_soon_threadsafe(self._answer, batch, answers)
+
+    def _announce_live(self, changes: list[Change]) -> None:
+        """Writer thread: live calls' moves to the desks at once, in the middle of a
+        trip (see `CallTracker.announce_live`)."""
+        if self._loop is None:
+            self._deliver([(True, change) for change in changes], known=None)
+        else:
+            self._loop.call_soon_threadsafe(self._deliver, [(True, change) for change in changes],
+                                            None, None)
 
     def _answer(self, batch: list[_Asking], answers: list[Authorisation | BaseException]) -> None:
         """On the loop: each authorisation's answer to whoever still waits for it."""

@@ -14,7 +14,11 @@ millisecond duration the prepaid guard reserved for; then the ledger charges the
 prepaid levels and the call stays in its cabin's session (joined at answer). Every
 change is committed before anything is announced (`on_change`) or sent to the PBX
 (`on_command`) — except the guard's cuts at an exhaustion instant, which go to the PBX
-first: they must act now, and a cut costs nothing.
+first: they must act now, and a cut costs nothing; and, with `announce_live`, a live
+call's move (dialing, ringing, answered) as soon as its event is applied: that is the
+PBX's news, not money, and the desk shows it as it happens rather than after the rest
+of the batch and the commit. What a call cost, a session owes and a balance holds is
+announced once stored.
 
 The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
 runs every method in one writer thread, keeping database work short and synchronous;
@@ -184,6 +188,9 @@ class CallTracker:
         #: Entered around each commit, the tracker at rest (see the module doc): the
         #: server lets `authorise_from_memory` run meanwhile.
         self.at_rest: Callable[[], AbstractContextManager[object]] = nullcontext
+        #: If set, called (in the writer thread) with each live call's move as soon as
+        #: its event is applied, before the commit (see the module doc).
+        self.announce_live: Callable[[list[Change]], None] | None = None
         # Where cabins call from, kept by the writer for `authorise_from_memory`.
         self.places = PlaceBook()
         bind = sessions.kw.get("bind")
@@ -321,7 +328,20 @@ class CallTracker:
             self._decide_waiting(db, outbox, asking)
             for event in events:
                 self._apply(db, outbox, event)
+                self._announce_live(outbox)
                 self._decide_waiting(db, outbox, asking)
+
+    def _announce_live(self, outbox: _Outbox) -> None:
+        if self.announce_live is None:
+            return
+        live: list[Change] = []
+        stored: list[Change] = []
+        for change in outbox.changes:
+            is_live = isinstance(change, CallUpdated) and change.call.state.is_live
+            (live if is_live else stored).append(change)
+        if live:
+            outbox.changes = stored
+            self.announce_live(live)
 
     def _decide_waiting(self, db: Session, outbox: _Outbox,
                         asking: AuthorisationQueue | None) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import CallState
-from cashdesk.calls.changes import CallUpdated, Change
+from cashdesk.calls.changes import CallUpdated, Change, SessionUpdated
 from cashdesk.calls.service import CallService
 from cashdesk.calls.tracker import AuthorisationQueue, CallTracker
 from cashdesk.clock import FakeClock
@@ -23,7 +24,14 @@ from cashdesk.pbx.bridge import (
     LiveCall,
     PbxBridge,
 )
-from cashdesk.pbx.events import CallAnswered, CallRinging, CallStarted, PbxEvent
+from cashdesk.pbx.events import (
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    CallStarted,
+    HangupBy,
+    PbxEvent,
+)
 from cashdesk.prepaid.runner import DeadlineRunner
 from cashdesk.prepaid.timeline import epoch_ms
 from tests.calls.factories import Desk, ShopSetup, make_shop
@@ -325,4 +333,57 @@ async def test_an_authorisation_the_pbx_gave_up_on_while_deciding_is_withdrawn(
     gave_up.cancel()
     release.set()
     await eventually(lambda: not desk.tracker.guard.is_tracking("gone"))
+    await service.async_stop()
+
+
+async def test_a_live_move_is_announced_before_the_commit_and_money_after(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """A call's dialing, ringing and answer reach the desks as soon as the writer has
+    applied each event, not after the rest of the batch and its commit; what it cost
+    (the call closed, the session's total, the balance) only once stored."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge()
+    published: list[Change] = []
+    service = CallService(desk.tracker, [bridge], publish=published.append)
+    await service.async_start()
+    committing, go_on = threading.Event(), threading.Event()
+    unlocked = desk.tracker.at_rest
+
+    @contextlib.contextmanager
+    def slow_commit() -> Iterator[object]:
+        with unlocked():
+            committing.set()
+            go_on.wait(5)
+            yield None
+
+    assert (await bridge.port.async_authorise(
+        AuthorisationRequest("c1", shop.cabins[0], UK, at=clock.now()))).allowed
+    desk.tracker.at_rest = slow_commit
+    try:
+        for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
+                      CallRinging("c1", at=clock.now()), CallAnswered("c1", at=clock.now())):
+            bridge.port.on_event(event)
+        await eventually(committing.is_set)
+        await eventually(lambda: len(published) == 3)
+        assert [c.call.state for c in published if isinstance(c, CallUpdated)] == [
+            CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
+    finally:
+        go_on.set()
+    # The session the answer opened, once stored.
+    await eventually(lambda: any(isinstance(c, SessionUpdated) for c in published))
+
+    committing.clear()
+    go_on.clear()
+    clock.advance(30)
+    bridge.port.on_event(CallEnded("c1", hangup_by=HangupBy.CABIN, at=clock.now()))
+    await eventually(committing.is_set)
+    await asyncio.sleep(0.05)
+    assert not any(isinstance(c, CallUpdated) and c.call.state is CallState.ENDED
+                   for c in published)
+    go_on.set()
+    await eventually(lambda: any(isinstance(c, CallUpdated) and c.call.state is CallState.ENDED
+                                 and c.call.price is not None for c in published))
+    desk.tracker.at_rest = unlocked
     await service.async_stop()
