@@ -4,12 +4,13 @@ writer thread, the prepaid guard's timer in between.
 - Bridges call `on_event` (queued, in arrival order, to the writer thread) and await
   `async_authorise`. The tracker and its guard are the writer's: it holds the
   tracker's lock for every operation, except while a transaction commits. When the
-  lock is free (the writer idle, or waiting for the disk) and nothing is queued
-  before it, an authorisation is decided at once on the loop from memory
-  (`CallTracker.authorise_from_memory`: the cabin's place as last read, the guard's
-  balances); if it cannot be, or the writer is busy, it goes to the writer, so an
-  authorisation and the events of other calls never race for the same credit. The
-  loop never waits for the lock. Whatever queues up while the writer
+  lock is free (the writer idle, or waiting for the disk), an authorisation is
+  decided at once on the loop from memory (`CallTracker.authorise_from_memory`: the
+  cabin's place as last read, the guard's balances), after those already waiting,
+  in order; what memory cannot allow, or comes while the writer is busy, goes to the
+  writer (which tries memory first too). An authorisation and the events of other
+  calls never race for the same credit, and the loop never waits for the lock.
+  Whatever queues up while the writer
   is busy goes to it together, taken by the writer itself whenever it is free: the
   events as one batch in one transaction, with the waiting authorisations decided
   first and again after each event (`CallTracker.handle_many`), each answer handed
@@ -234,24 +235,46 @@ class CallService:
         return await answer
 
     def _authorise_at_once(self, request: AuthorisationRequest) -> Authorisation | None:
-        """On the loop: the call allowed from memory, or None (see the module doc).
-        Not while other authorisations wait (first come, first served for credit)."""
-        if self._asking.queue or not self._tracker_lock.acquire(blocking=False):
+        """On the loop: the call allowed from memory, or None (see the module doc)."""
+        if not self._tracker_lock.acquire(blocking=False):
             return None
+        before = self._decided_on_loop
+        deadline: int | None = None
+        told = False
         try:
-            decision = self.tracker.authorise_from_memory(request)
-            if decision is None:
-                return None
-            # Its first increment is held now: the guard's cuts may come earlier.
-            self._decided_on_loop += 1
-            deadline = self.tracker.next_deadline()
+            decision = self._from_memory_in_turn(request)
+            if self._decided_on_loop != before:
+                # Their first increments are held now: the guard's cuts may come earlier.
+                deadline, told = self.tracker.next_deadline(), True
         except Exception:
             log.exception("authorisation of %s from memory failed; the writer decides",
                           request.pbx_call_id)
-            return None
+            decision = None
         finally:
             self._tracker_lock.release()
-        self.runner.deadline_is(deadline)
+        if told:
+            self.runner.deadline_is(deadline)
+        elif self._decided_on_loop != before:
+            self.runner.wake()       # not computed here: the timer asks the writer
+        return decision
+
+    def _from_memory_in_turn(self, request: AuthorisationRequest) -> Authorisation | None:
+        """Under the tracker's lock: the authorisations already waiting, then `request`,
+        allowed from memory in arrival order (first come, first served for credit) up
+        to the first that needs the writer, which decides it and those behind it."""
+        waiting = self._asking.queue
+        while waiting:
+            ahead, answer = waiting[0]
+            if not answer.done():
+                earlier = self.tracker.authorise_from_memory(ahead)
+                if earlier is None:
+                    return None
+                self._decided_on_loop += 1
+                answer.set_result(earlier)
+            waiting.popleft()
+        decision = self.tracker.authorise_from_memory(request)
+        if decision is not None:
+            self._decided_on_loop += 1
         return decision
 
     @contextlib.contextmanager
@@ -326,14 +349,17 @@ class CallService:
 
     def _answer_from_writer(self, batch: list[_Asking],
                             answers: list[Authorisation | BaseException]) -> None:
-        """Writer thread: the decisions to the loop at once, in the middle of a trip.
-        (Waiting there until the loop has sent them, so that the writer would not hold
-        the interpreter meanwhile, was measured: it delayed the batch's events more
-        than it sped up the answers.)"""
+        """Writer thread: the decisions to the loop at once, in the middle of a trip,
+        then the interpreter lock let go for a moment: the loop, woken for them, sends
+        them now instead of when the writer next waits for the disk (one call at a
+        time, 0.8 → 0.5 ms from the decision to the answer written). Waiting until
+        the loop has sent them was measured too: it delayed the batch's events more
+        than it sped up the answers."""
         if self._loop is None:
             self._answer(batch, answers)
         else:
             self._loop.call_soon_threadsafe(self._answer, batch, answers)
+            time.sleep(0)
 
     def _announce_live(self, changes: list[Change]) -> None:
         """Writer thread: live calls' moves to the desks at once, in the middle of a
@@ -438,9 +464,14 @@ class CallService:
             try:
                 result = work()
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, as an executor does
-                job.set_exception(exc)
+                failure: BaseException | None = exc
             else:
-                job.set_result(result)
+                failure = None
+        # Outside the lock: whoever awaited it finds the tracker free.
+        if failure is not None:
+            job.set_exception(failure)
+        else:
+            job.set_result(result)
 
     def _trip(self, work: Callable[..., T], *args: Any) -> T:
         """One trip of the writer thread: `work`, then the next deadline (whatever

@@ -263,6 +263,10 @@ class CallTracker:
             # asking again is a PBX confusion, and confusion fails closed.
             return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE,
                                         "this call is already over")
+        # What memory can allow needs no statement here either (see `calls.places`).
+        remembered = self.authorise_from_memory(request)
+        if remembered is not None:
+            return remembered
         at = request.at or self._clock.now()
         admitted, longest = self._admit(db, key, request.sip_username, request.dialed_number)
         if isinstance(admitted, Refusal):

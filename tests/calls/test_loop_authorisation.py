@@ -31,16 +31,16 @@ from tests.calls.test_service import UK, FakeBridge, busy_writer, eventually, st
 def decided_on_loop(service: CallService) -> list[str]:
     """The calls the loop allowed from memory, as they are allowed."""
     allowed: list[str] = []
-    from_memory = service.tracker.authorise_from_memory
+    at_once = service._authorise_at_once
 
     def recorded(request: AuthorisationRequest) -> Authorisation | None:
         assert threading.current_thread() is threading.main_thread()
-        decision = from_memory(request)
+        decision = at_once(request)
         if decision is not None:
             allowed.append(request.pbx_call_id)
         return decision
 
-    service.tracker.authorise_from_memory = recorded  # type: ignore[method-assign]
+    service._authorise_at_once = recorded  # type: ignore[method-assign]
     return allowed
 
 
@@ -55,6 +55,7 @@ async def first_call(shop: ShopSetup, bridge: FakeBridge, clock: FakeClock,
     """A first call, decided by the writer: the shop's places and its account's budget
     are in memory from then on."""
     assert (await ask(bridge, clock, "first", shop.cabins[0])).allowed
+    await service.async_inspect(lambda _: None)     # the writer's trip is over
     assert service.tracker.places.has_shop(shop.callshop_id)
     assert service.tracker.guard.has_budget(account_budget(shop.account_id))
 
@@ -123,6 +124,31 @@ async def test_nothing_is_decided_on_the_loop_while_the_writer_holds_the_tracker
     await blocker
     assert (await waiting).allowed
     assert on_loop == []
+    await service.async_stop()
+
+
+async def test_waiting_authorisations_go_first_and_in_order(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """Credit is first come, first served: a new INVITE decided on the loop first
+    answers those already waiting that memory can allow, in order; one that needs the
+    writer (here an unknown cabin) keeps everything behind it for the writer."""
+    shop, _, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    await first_call(shop, bridge, clock, service)
+    loop = asyncio.get_running_loop()
+    waited: asyncio.Future[Authorisation] = loop.create_future()
+    service._asking.queue.append(
+        (AuthorisationRequest("waited", shop.cabins[1], UK, at=clock.now()), waited))
+    assert (await ask(bridge, clock, "next", shop.cabins[2])).allowed
+    assert waited.done() and waited.result().allowed
+    assert on_loop == ["next"] and not service._asking.queue
+
+    stranger: asyncio.Future[Authorisation] = loop.create_future()
+    service._asking.queue.append(
+        (AuthorisationRequest("stranger", "nobody", UK, at=clock.now()), stranger))
+    behind = await ask(bridge, clock, "behind", shop.cabins[2])
+    assert behind.allowed and on_loop == ["next"]       # decided by the writer
+    assert stranger.done() and stranger.result().reason is RefusalReason.CABIN_UNKNOWN
     await service.async_stop()
 
 

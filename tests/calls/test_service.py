@@ -360,6 +360,7 @@ async def test_a_live_move_is_announced_before_the_commit_and_money_after(
 
     assert (await bridge.port.async_authorise(
         AuthorisationRequest("c1", shop.cabins[0], UK, at=clock.now()))).allowed
+    await service.async_inspect(lambda _: None)     # the writer's trip is over
     desk.tracker.at_rest = slow_commit
     try:
         for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
