@@ -201,8 +201,8 @@ class Probe:
     """Where the time goes on the server's side, over the measured window: the writer
     thread's batches (events, with the authorisations decided before and between them),
     the authorisations the writer took together and how long deciding them took, those
-    the loop allowed from memory, and the delay from a PBX event to its publication
-    (before any desk is written to)."""
+    allowed from memory, and the delay from a PBX event to its publication (before any
+    desk is written to)."""
 
     def __init__(self, tracker: Any, hub: Any, pbx: ScriptedPbx) -> None:
         self.batches: list[tuple[int, float]] = []
@@ -281,7 +281,8 @@ class Probe:
                          f"{statistics.median(spent):.2f} ms, p99 "
                          f"{percentile(spent, 0.99):.2f} ms){taken}")
         if self.on_loop:
-            lines.append(f"authorisations allowed on the loop from memory: {len(self.on_loop)} "
+            lines.append(f"authorisations allowed from memory (on the loop, or by the writer "
+                         f"before any statement): {len(self.on_loop)} "
                          f"(decided in p50 {statistics.median(self.on_loop):.3f} ms, p99 "
                          f"{percentile(self.on_loop, 0.99):.3f} ms)")
         if self.to_publish:
