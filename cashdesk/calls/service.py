@@ -10,13 +10,12 @@ writer thread, the prepaid guard's timer in between.
   in order; what memory cannot allow, or comes while the writer is busy, goes to the
   writer (which tries memory first too). An authorisation and the events of other
   calls never race for the same credit, and the loop never waits for the lock.
-  Whatever queues up while the writer
-  is busy goes to it together, taken by the writer itself whenever it is free: the
-  events as one batch in one transaction, with the waiting authorisations decided
-  first and again after each event (`CallTracker.handle_many`), each answer handed
-  over at once. A call's setup is held until its answer and deciding one costs a
-  fraction of a millisecond, so an INVITE waits for the one event in hand, not for a
-  whole batch and its commit. An authorisation may thus be decided before an event
+  Whatever queues up while the writer is busy goes to it together, taken by the
+  writer itself whenever it is free: the events as one batch in one transaction,
+  with the waiting authorisations decided first and again after each event
+  (`CallTracker.handle_many`), each answer handed over at once. A call's setup is
+  held until its answer and deciding one costs a fraction of a millisecond, so an
+  INVITE waits for the one event in hand, not for a whole batch and its commit. An authorisation may thus be decided before an event
   that arrived just before it (another call of the same account answered): admission
   is the same either way (that call holds its first increment until its billing
   passes it), and the talk time given as the new call's first backstop is replaced by
