@@ -6,10 +6,8 @@ the writer holds the tracker."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 
 from sqlalchemy import Engine, update
@@ -25,7 +23,14 @@ from cashdesk.prepaid.guard import account_budget
 from cashdesk.store.database import open_engine, session_factory
 from cashdesk.store.models import Cabin, Callshop
 from tests.calls.factories import Desk, RateRow, ShopSetup, make_shop
-from tests.calls.test_service import UK, FakeBridge, busy_writer, eventually, started_service
+from tests.calls.test_service import (
+    UK,
+    FakeBridge,
+    busy_writer,
+    commits_held,
+    eventually,
+    started_service,
+)
 
 
 def decided_on_loop(service: CallService) -> list[str]:
@@ -159,27 +164,13 @@ async def test_a_call_is_allowed_on_the_loop_while_the_writer_commits(
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
     on_loop = decided_on_loop(service)
     await first_call(shop, bridge, clock, service)
-    committing, go_on = threading.Event(), threading.Event()
-    unlocked = desk.tracker.at_rest
-
-    @contextlib.contextmanager
-    def slow_commit() -> Iterator[object]:
-        with unlocked():
-            committing.set()
-            go_on.wait(5)
-            yield None
-
-    desk.tracker.at_rest = slow_commit
-    bridge.port.on_event(CallStarted("first", shop.cabins[0], UK, at=clock.now()))
-    await eventually(committing.is_set)
-    try:
+    with commits_held(desk.tracker) as committing:
+        bridge.port.on_event(CallStarted("first", shop.cabins[0], UK, at=clock.now()))
+        await eventually(committing.is_set)
         assert (await asyncio.wait_for(ask(bridge, clock, "meanwhile", shop.cabins[1]),
                                        1)).allowed
         assert on_loop == ["meanwhile"]
-    finally:
-        go_on.set()
-    desk.tracker.at_rest = unlocked
-    await eventually(lambda: desk.tracker.is_live("first"))
+    await eventually(lambda: desk.call("first").state is CallState.DIALING)
     await service.async_stop()
 
 

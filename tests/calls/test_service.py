@@ -185,6 +185,28 @@ async def started_service(sessions: sessionmaker[Session], clock: FakeClock, *,
     return shop, desk, bridge, service
 
 
+@contextlib.contextmanager
+def commits_held(tracker: CallTracker) -> Iterator[threading.Event]:
+    """Inside: each of the tracker's commits, once it is at rest (its lock let go),
+    sets the event yielded and waits until the block is left."""
+    committing, go_on = threading.Event(), threading.Event()
+    at_rest = tracker.at_rest
+
+    @contextlib.contextmanager
+    def held() -> Iterator[None]:
+        with at_rest():
+            committing.set()
+            go_on.wait(5)
+            yield
+
+    tracker.at_rest = held
+    try:
+        yield committing
+    finally:
+        go_on.set()
+        tracker.at_rest = at_rest
+
+
 async def busy_writer(service: CallService) -> tuple[threading.Event, asyncio.Future[None]]:
     """Keep the writer thread busy until the returned event is set."""
     busy, release = threading.Event(), threading.Event()
@@ -348,21 +370,11 @@ async def test_a_live_move_is_announced_before_the_commit_and_money_after(
     published: list[Change] = []
     service = CallService(desk.tracker, [bridge], publish=published.append)
     await service.async_start()
-    committing, go_on = threading.Event(), threading.Event()
-    unlocked = desk.tracker.at_rest
-
-    @contextlib.contextmanager
-    def slow_commit() -> Iterator[object]:
-        with unlocked():
-            committing.set()
-            go_on.wait(5)
-            yield None
-
     assert (await bridge.port.async_authorise(
         AuthorisationRequest("c1", shop.cabins[0], UK, at=clock.now()))).allowed
     await service.async_inspect(lambda _: None)     # the writer's trip is over
-    desk.tracker.at_rest = slow_commit
-    try:
+
+    with commits_held(desk.tracker) as committing:
         for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
                       CallRinging("c1", at=clock.now()), CallAnswered("c1", at=clock.now())):
             bridge.port.on_event(event)
@@ -370,21 +382,16 @@ async def test_a_live_move_is_announced_before_the_commit_and_money_after(
         await eventually(lambda: len(published) == 3)
         assert [c.call.state for c in published if isinstance(c, CallUpdated)] == [
             CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
-    finally:
-        go_on.set()
     # The session the answer opened, once stored.
     await eventually(lambda: any(isinstance(c, SessionUpdated) for c in published))
 
-    committing.clear()
-    go_on.clear()
     clock.advance(30)
-    bridge.port.on_event(CallEnded("c1", hangup_by=HangupBy.CABIN, at=clock.now()))
-    await eventually(committing.is_set)
-    await asyncio.sleep(0.05)
-    assert not any(isinstance(c, CallUpdated) and c.call.state is CallState.ENDED
-                   for c in published)
-    go_on.set()
+    with commits_held(desk.tracker) as committing:
+        bridge.port.on_event(CallEnded("c1", hangup_by=HangupBy.CABIN, at=clock.now()))
+        await eventually(committing.is_set)
+        await asyncio.sleep(0.05)
+        assert not any(isinstance(c, CallUpdated) and c.call.state is CallState.ENDED
+                       for c in published)
     await eventually(lambda: any(isinstance(c, CallUpdated) and c.call.state is CallState.ENDED
                                  and c.call.price is not None for c in published))
-    desk.tracker.at_rest = unlocked
     await service.async_stop()
