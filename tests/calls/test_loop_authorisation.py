@@ -296,3 +296,31 @@ async def test_credit_never_goes_negative_with_calls_allowed_on_the_loop(
     assert final >= 0
     assert final == Decimal("12.00") - costs
     desk.check_ledger(shop.callshop_id)
+
+
+def test_places_are_kept_per_shop_and_forgotten_on_a_write_on_both_databases(
+        any_sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The writer keeps every cabin's place of a shop on its first call there; a write
+    to a cabin (through any session of the engine) forgets them, a charge does not."""
+    with any_sessions.begin() as db:
+        shop = make_shop(db, clock, cabins=3)
+    desk = Desk.open(any_sessions, clock)
+    tracker = desk.tracker
+    assert tracker.authorise(AuthorisationRequest("a", shop.cabins[0], UK, at=clock.now())).allowed
+    assert tracker.places.has_shop(shop.callshop_id)
+    assert {tracker.places.get(cabin) is not None for cabin in shop.cabins} == {True}
+    assert tracker.authorise_from_memory(
+        AuthorisationRequest("b", shop.cabins[1], UK, at=clock.now())) is not None
+
+    desk.connect(shop.cabins[0], UK)     # a call answered, then ended and charged
+    clock.advance(90)
+    desk.hang_up(tracker.live_calls()[-1])
+    assert tracker.places.has_shop(shop.callshop_id)
+
+    with any_sessions.begin() as db:
+        db.get_one(Cabin, shop.cabin_ids[2]).enabled = False
+    assert not tracker.places.has_shop(shop.callshop_id)
+    assert tracker.authorise_from_memory(
+        AuthorisationRequest("c", shop.cabins[2], UK, at=clock.now())) is None
+    refused = tracker.authorise(AuthorisationRequest("c", shop.cabins[2], UK, at=clock.now()))
+    assert refused.reason is RefusalReason.CABIN_DISABLED
