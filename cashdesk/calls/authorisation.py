@@ -271,28 +271,19 @@ def _rated(place: Place, dialed: str, number: str, sell: RateTerms, buy: RateTer
            strict: bool = True) -> RatedCall | Refusal:
     budgets: list[BudgetSpec] = []
     draws: list[Draw] = []
-    if not place.training:
-        # Training calls never touch a real balance: they draw on no account at all.
-        # Each prepaid level with its balance as read in the same statement.
-        chain = [(place.account_id, place.account_prepaid, place.account_balance,
-                  place.account_currency, buy)]
-        if place.parent_id is not None and place.parent_prepaid:
-            assert place.parent_balance is not None and place.parent_currency is not None
-            if provider is not None:
-                chain.append((place.parent_id, True, place.parent_balance,
-                              place.parent_currency, provider))
-            elif strict:
-                return Refusal(RefusalReason.NO_RATE, f"no provider rate for {number} at "
-                                                      f"reseller {place.reseller_name!r}")
-            # A recovered call whose provider rate has gone since: its provider cost
-            # is 0, so the reseller's level has nothing to reserve for it.
-        for account_id, prepaid, balance, currency, terms in chain:
-            if not prepaid:
-                continue
-            key = account_budget(account_id)
-            budgets.append(BudgetSpec(key, to_sub_units(balance), currency,
-                                      CutReason.CREDIT_EXHAUSTED, RefusalReason.NO_CREDIT))
-            draws.append(Draw(key, terms))
+    shop, reseller = account_budgets(place)
+    if shop is not None:
+        budgets.append(shop)
+        draws.append(Draw(shop.key, buy))
+    if reseller is not None:
+        if provider is not None:
+            budgets.append(reseller)
+            draws.append(Draw(reseller.key, provider))
+        elif strict:
+            return Refusal(RefusalReason.NO_RATE, f"no provider rate for {number} at "
+                                                  f"reseller {place.reseller_name!r}")
+        # A recovered call whose provider rate has gone since: its provider cost is 0,
+        # so the reseller's level has nothing to reserve for it.
     if cap is not None:
         budgets.append(cap)
         draws.append(Draw(cap.key, sell))
@@ -303,6 +294,27 @@ def _rated(place: Place, dialed: str, number: str, sell: RateTerms, buy: RateTer
                      number=number, sell=sell, buy=buy, provider=provider,
                      max_call_ms=min(limits_s) * 1000 if limits_s else None,
                      budgets=tuple(budgets), draws=tuple(draws))
+
+
+def account_budgets(place: Place) -> tuple[BudgetSpec | None, BudgetSpec | None]:
+    """The prepaid levels a call from `place` draws on — the shop's account, and its
+    reseller's when that is prepaid too — each with its balance as read in the place's
+    statement; None for a level that is not prepaid. Training calls never touch a real
+    balance: they draw on no account at all."""
+    if place.training:
+        return None, None
+    shop = _account_spec(place.account_id, place.account_balance, place.account_currency) \
+        if place.account_prepaid else None
+    reseller = None
+    if place.parent_id is not None and place.parent_prepaid:
+        assert place.parent_balance is not None and place.parent_currency is not None
+        reseller = _account_spec(place.parent_id, place.parent_balance, place.parent_currency)
+    return shop, reseller
+
+
+def _account_spec(account_id: int, balance: Decimal, currency: str) -> BudgetSpec:
+    return BudgetSpec(account_budget(account_id), to_sub_units(balance), currency,
+                      CutReason.CREDIT_EXHAUSTED, RefusalReason.NO_CREDIT)
 
 
 def _comma_list(text: str | None) -> list[str]:

@@ -427,6 +427,10 @@ class CallService:
         for the live snapshot). `work` must only read."""
         return await self._writer(work, self.tracker)
 
+    async def async_warm(self, callshop_id: int) -> None:
+        """After a shop's cabins changed: see `CallTracker.warm`."""
+        await self._writer(self.tracker.warm, callshop_id)
+
     async def async_refresh_rates(self, refresh: Callable[[], object]) -> None:
         """Run a rate refresh (e.g. `lambda: rater.refresh(session)`) between two
         billing operations, so no call is rated on a half-swapped tariff set."""

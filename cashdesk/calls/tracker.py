@@ -48,6 +48,7 @@ from cashdesk.calls.authorisation import (
     Place,
     RatedCall,
     Refusal,
+    account_budgets,
     find_place,
     find_places_of_shop,
     rate_call,
@@ -729,6 +730,20 @@ class CallTracker:
                                                                admission.budget),
                            rated.cabin_id, rated.callshop_id, rated.number), None
         return rated, admission.max_duration_ms
+
+    def warm(self, callshop_id: int) -> None:
+        """Read a shop's places and its accounts' balances into memory now (its cabins
+        just changed, which forgot every place): its next call is decided from memory
+        rather than waiting for the database while its INVITE is held."""
+        outbox = _Outbox()
+        with self._transaction(outbox) as db:
+            generation = self.places.generation
+            places = find_places_of_shop(db, callshop_id)
+            self.places.keep(places, generation, callshop_id=callshop_id)
+            # Every cabin of a shop draws on the same accounts: any place names them.
+            place = next(iter(places.values()), None)
+            if place is not None:
+                self._set_budgets(spec for spec in account_budgets(place) if spec is not None)
 
     def _keep_places(self, db: Session, place: Place, generation: int) -> None:
         """Keep the places of the shop a cabin calls from, all read at once: the next

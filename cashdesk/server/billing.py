@@ -102,6 +102,7 @@ class Billing:
     async def cabins_changed(self, shop_id: int) -> None:
         await self.board.async_cabins_changed(shop_id)
         await self.cabins.async_changed()
+        await self.service.async_warm(shop_id)
 
     async def shops_changed(self) -> None:
         await self.board.async_shops_changed()

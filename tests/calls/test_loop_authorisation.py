@@ -324,3 +324,20 @@ def test_places_are_kept_per_shop_and_forgotten_on_a_write_on_both_databases(
         AuthorisationRequest("c", shop.cabins[2], UK, at=clock.now())) is None
     refused = tracker.authorise(AuthorisationRequest("c", shop.cabins[2], UK, at=clock.now()))
     assert refused.reason is RefusalReason.CABIN_DISABLED
+
+
+async def test_a_shop_whose_cabins_changed_is_read_again_at_once(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """After its cabins change (which forgets every place), the server reads the shop's
+    places and balances again right away: even its very first call is then allowed on
+    the loop, without waiting for the database."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    with sessions.begin() as db:
+        db.get_one(Cabin, shop.cabin_ids[0]).name = "Window"
+    assert not desk.tracker.places.has_shop(shop.callshop_id)
+    await service.async_warm(shop.callshop_id)
+    assert desk.tracker.guard.has_budget(account_budget(shop.account_id))
+    assert (await ask(bridge, clock, "first", shop.cabins[0])).allowed
+    assert on_loop == ["first"]
+    await service.async_stop()
