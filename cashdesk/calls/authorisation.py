@@ -136,8 +136,8 @@ _PLACE = (select(Cabin.id, Cabin.callshop_id, Cabin.tariff_id, Cabin.name, Cabin
           .outerjoin(_PARENT, _PARENT.id == Account.parent_id))
 _PLACE_BY_SIP = _PLACE.where(Cabin.sip_username == bindparam("sip"))
 _PLACE_BY_CABIN = _PLACE.where(Cabin.id == bindparam("cabin"))
-_PLACES_OF_SHOP = _PLACE.where(Cabin.callshop_id == bindparam("shop"),
-                               Cabin.sip_username.is_not(None)).add_columns(Cabin.sip_username)
+_ALL_PLACES = _PLACE.where(Cabin.sip_username.is_not(None)).add_columns(Cabin.sip_username)
+_PLACES_OF_SHOP = _ALL_PLACES.where(Cabin.callshop_id == bindparam("shop"))
 _OPEN_SESSION = select(CabinSession.id).where(CabinSession.cabin_id == bindparam("cabin"),
                                               CabinSession.closed_at.is_(None))
 
@@ -158,10 +158,14 @@ def find_place(db: Session, sip_username: str) -> Place | None:
     return _place(db, _PLACE_BY_SIP, {"sip": sip_username})
 
 
-def find_places_of_shop(db: Session, callshop_id: int) -> dict[str, Place]:
-    """Every cabin's place in a shop, by SIP username, in one statement."""
-    return {row[-1]: _place_of(row)
-            for row in db.connection().execute(_PLACES_OF_SHOP, {"shop": callshop_id})}
+def find_places_of_shop(db: Session, callshop_id: int | None = None) -> dict[str, Place]:
+    """Every cabin's place in a shop (None: in every shop), by SIP username, in one
+    statement."""
+    if callshop_id is None:
+        rows = db.connection().execute(_ALL_PLACES)
+    else:
+        rows = db.connection().execute(_PLACES_OF_SHOP, {"shop": callshop_id})
+    return {row[-1]: _place_of(row) for row in rows}
 
 
 def rate_call(db: Session, rater: Rater, sip_username: str,

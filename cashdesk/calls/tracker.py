@@ -218,6 +218,10 @@ class CallTracker:
             for call in calls:
                 self._recover(db, call)
             self._warm_up(db)
+            # Every cabin's place and every shop's balance: even the first call after
+            # a start is decided from memory.
+            generation = self.places.generation
+            self._keep_shops(find_places_of_shop(db), generation)
         return len(calls)
 
     def _warm_up(self, db: Session) -> None:
@@ -738,12 +742,19 @@ class CallTracker:
         outbox = _Outbox()
         with self._transaction(outbox) as db:
             generation = self.places.generation
-            places = find_places_of_shop(db, callshop_id)
-            self.places.keep(places, generation, callshop_id=callshop_id)
+            self._keep_shops(find_places_of_shop(db, callshop_id), generation)
+
+    def _keep_shops(self, places: dict[str, Place], generation: int) -> None:
+        """Keep places read in `generation`, a whole shop at a time, and each shop's
+        accounts with their balances as read in the guard."""
+        shops: dict[int, dict[str, Place]] = {}
+        for sip_username, place in places.items():
+            shops.setdefault(place.cabin.callshop_id, {})[sip_username] = place
+        for callshop_id, of_shop in shops.items():
+            self.places.keep(of_shop, generation, callshop_id=callshop_id)
             # Every cabin of a shop draws on the same accounts: any place names them.
-            place = next(iter(places.values()), None)
-            if place is not None:
-                self._set_budgets(spec for spec in account_budgets(place) if spec is not None)
+            place = next(iter(of_shop.values()))
+            self._set_budgets(spec for spec in account_budgets(place) if spec is not None)
 
     def _keep_places(self, db: Session, place: Place, generation: int) -> None:
         """Keep the places of the shop a cabin calls from, all read at once: the next

@@ -67,14 +67,12 @@ async def first_call(shop: ShopSetup, bridge: FakeBridge, clock: FakeClock,
 
 async def test_a_call_from_a_known_shop_is_allowed_on_the_loop(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
-    """The first call of a shop goes to the writer, which reads every cabin's place;
-    the next one, from another cabin, is allowed at once on the loop, holds its first
-    increment in the guard like any other, is billed when it starts, and the timer
-    learns the deadline its hold may have moved."""
+    """At start the server reads every cabin's place and every shop's balance: a call
+    is allowed at once on the loop, holds its first increment in the guard like any
+    other, is billed when it starts, and the timer learns the deadline its hold may
+    have moved."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
     on_loop = decided_on_loop(service)
-    await first_call(shop, bridge, clock, service)
-    assert on_loop == []
 
     answer = await ask(bridge, clock, "second", shop.cabins[1])
     assert answer.allowed and answer.max_duration_s is not None
@@ -94,16 +92,33 @@ async def test_a_call_from_a_known_shop_is_allowed_on_the_loop(
     await service.async_stop()
 
 
+async def test_a_forgotten_shop_is_read_again_on_its_next_call(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """Places forgotten (a write somewhere), a shop's next call goes to the writer,
+    which reads the places of all its cabins at once: the call after it, from another
+    cabin, is on the loop again."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    on_loop = decided_on_loop(service)
+    desk.tracker.places.forget_all()
+    assert (await ask(bridge, clock, "first", shop.cabins[0])).allowed
+    assert on_loop == []
+    await service.async_inspect(lambda _: None)     # the writer's trip is over
+    assert desk.tracker.places.has_shop(shop.callshop_id)
+    assert (await ask(bridge, clock, "next", shop.cabins[2])).allowed
+    assert on_loop == ["next"]
+    await service.async_stop()
+
+
 async def test_refusals_and_capped_sessions_are_left_to_the_writer(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """The loop only ever allows: a number with no rate (its refusal is recorded for
     the desk) and a cabin whose session is capped (what it spent is stored) are
     decided by the writer, with the same answers as without the loop."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
-    on_loop = decided_on_loop(service)
     with sessions.begin() as db:
         db.get_one(Cabin, shop.cabin_ids[2]).max_session_amount = Decimal("5.00")
     await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
 
     refused = await ask(bridge, clock, "nowhere", shop.cabins[1], "999")
     assert not refused.allowed
@@ -119,8 +134,8 @@ async def test_nothing_is_decided_on_the_loop_while_the_writer_holds_the_tracker
     """The loop never waits for the tracker's lock: while the writer works, a call it
     could allow from memory is queued for the writer instead."""
     shop, _, bridge, service = await started_service(sessions, clock, cabins=3)
-    on_loop = decided_on_loop(service)
     await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
     release, blocker = await busy_writer(service)
     waiting = asyncio.ensure_future(ask(bridge, clock, "queued", shop.cabins[1]))
     await asyncio.sleep(0.02)
@@ -138,8 +153,8 @@ async def test_waiting_authorisations_go_first_and_in_order(
     answers those already waiting that memory can allow, in order; one that needs the
     writer (here an unknown cabin) keeps everything behind it for the writer."""
     shop, _, bridge, service = await started_service(sessions, clock, cabins=3)
-    on_loop = decided_on_loop(service)
     await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
     loop = asyncio.get_running_loop()
     waited: asyncio.Future[Authorisation] = loop.create_future()
     service._asking.queue.append(
@@ -162,8 +177,8 @@ async def test_a_call_is_allowed_on_the_loop_while_the_writer_commits(
     """The writer lets go of the tracker while its transaction commits (the disk's
     time, not the tracker's): an INVITE then is decided at once, not after the commit."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
-    on_loop = decided_on_loop(service)
     await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
     with commits_held(desk.tracker) as committing:
         bridge.port.on_event(CallStarted("first", shop.cabins[0], UK, at=clock.now()))
         await eventually(committing.is_set)
@@ -179,8 +194,8 @@ async def test_a_changed_cabin_is_read_again_before_the_next_call(
     """Writing a table a place is made of forgets every place: a cabin disabled (or a
     shop suspended) is refused on its very next call, by the writer, with its reason."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
-    on_loop = decided_on_loop(service)
     await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
     with sessions.begin() as db:
         db.get_one(Cabin, shop.cabin_ids[1]).enabled = False
     assert not desk.tracker.places.has_shop(shop.callshop_id)
@@ -201,8 +216,8 @@ async def test_a_call_allowed_from_a_stale_place_is_cut_as_it_starts(
     loop allows the call from the place it kept, and the writer, reading the place
     again when the call starts, cuts it, records why, and holds nothing for it."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
-    on_loop = decided_on_loop(service)
     await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
     elsewhere = open_engine(str(sqlite_engine.url))
     try:
         with session_factory(elsewhere).begin() as db:

@@ -348,6 +348,7 @@ async def test_an_authorisation_the_pbx_gave_up_on_while_deciding_is_withdrawn(
         return answer
 
     desk.tracker._authorise = slow_authorise  # type: ignore[method-assign]
+    desk.tracker.places.forget_all()     # so the writer decides it (from the database)
     gave_up = asyncio.ensure_future(bridge.port.async_authorise(
         AuthorisationRequest("gone", shop.cabins[1], UK, at=clock.now())))
     await eventually(deciding.is_set)
