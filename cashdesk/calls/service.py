@@ -330,7 +330,9 @@ class CallService:
             self.tracker.handle_many(batch, self._asking)
             return
         except Exception:
-            # One bad event must not take the rest of the batch with it.
+            # The tracker drops a failing event alone; this is the batch's transaction
+            # failing around them (pruning, the commit). Events it had applied are
+            # no-ops the second time (idempotent); those it had not reached are applied.
             log.exception("a batch of %d PBX events failed; applying them one by one",
                           len(batch))
         for event in batch:

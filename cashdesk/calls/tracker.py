@@ -166,6 +166,15 @@ class _Outbox:
     accounts: set[int] = field(default_factory=set)
     charged: set[int] = field(default_factory=set)    # accounts a call was charged to
 
+    def mark(self) -> tuple[int, int, dict[int, str], set[int], set[int]]:
+        return (len(self.changes), len(self.commands), dict(self.sessions),
+                set(self.accounts), set(self.charged))
+
+    def back_to(self, mark: tuple[int, int, dict[int, str], set[int], set[int]]) -> None:
+        """Forget what was added since `mark` (an operation undone)."""
+        changes, commands, self.sessions, self.accounts, self.charged = mark
+        del self.changes[changes:], self.commands[commands:]
+
 
 class CallTracker:
     """See the module doc."""
@@ -336,9 +345,42 @@ class CallTracker:
             self._prune(db, outbox)
             self._decide_waiting(db, outbox, asking)
             for event in events:
-                self._apply(db, outbox, event)
+                self._apply_alone(db, outbox, event)
                 self._announce_live(outbox)
                 self._decide_waiting(db, outbox, asking)
+
+    def _apply_alone(self, db: Session, outbox: _Outbox, event: PbxEvent) -> None:
+        """`_apply` in a savepoint of the batch's transaction: an event that fails is
+        dropped (logged) with its rows and its announcements, and the batch goes on.
+        The events before it stay applied in memory and in the database alike (undoing
+        the whole batch would leave the tracker's memory ahead of the database); the
+        call of the failed one is given up (`_give_up`)."""
+        mark = outbox.mark()
+        # A plain SAVEPOINT: the session's nested transaction costs several times more,
+        # on every event, and this path writes plain statements (nothing to flush).
+        connection = db.connection()
+        connection.exec_driver_sql("SAVEPOINT pbx_event")
+        try:
+            self._apply(db, outbox, event)
+            db.flush()       # an ORM row of this event (a refusal's) inside the savepoint
+        except Exception:
+            log.exception("PBX event dropped: %s; its call is hung up", event)
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT pbx_event")
+            db.expunge_all()     # its ORM rows, if any, were rolled back
+            outbox.back_to(mark)
+            self._give_up(outbox, event.pbx_call_id)
+        connection.exec_driver_sql("RELEASE SAVEPOINT pbx_event")
+
+    def _give_up(self, outbox: _Outbox, key: str) -> None:
+        """A call whose event could not be stored: what memory holds of it may be ahead
+        of the database (a row rolled back, whose id the next INSERT reuses). Forget
+        it, hold nothing for it, and hang it up — fail closed, as for any call nobody
+        can account for. Its row, if any, is closed by the next start's reconciliation."""
+        for memory in (self._live, self._authorised, self._orphans, self._early_ends):
+            memory.pop(key, None)
+        self.guard.release(key)
+        self._remember(self._finished, key, CallState.FAILED)
+        outbox.commands.append(Cut(key, CutReason.UNKNOWN_CALL))
 
     def _announce_live(self, outbox: _Outbox) -> None:
         if self.announce_live is None:

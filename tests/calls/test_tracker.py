@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from cashdesk.clock import FakeClock
 from cashdesk.ledger.sessions import session_due
 from cashdesk.money import Money
 from cashdesk.pbx.bridge import AuthorisationRequest, Cut, CutReason, RefusalReason
-from cashdesk.pbx.events import CallEnded, CallFailed, HangupBy
+from cashdesk.pbx.events import CallAnswered, CallEnded, CallFailed, CallStarted, HangupBy, PbxEvent
 from cashdesk.prepaid.guard import account_budget
 from cashdesk.prepaid.timeline import epoch_ms
 from cashdesk.rating.pricing import RateTerms, charge
@@ -412,3 +413,40 @@ def test_training_calls_never_touch_a_balance(sessions: sessionmaker[Session],
         assert db.get_one(CabinSession, call.session_id).training
     assert desk.balance(shop.account_id) == 0
     desk.check_ledger(shop.callshop_id)
+
+
+def test_an_event_that_fails_is_dropped_alone_from_its_batch(
+        any_sessions: sessionmaker[Session], clock: FakeClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """One event of a batch fails (a bug, a constraint) after its row was written: it
+    is dropped and logged with its rows and announcements, its call is forgotten and
+    hung up (fail closed), and the events before and after it are stored and announced
+    — the tracker's memory never gets ahead of the database."""
+    with any_sessions.begin() as db:
+        shop = make_shop(db, clock, cabins=3)
+    desk = Desk.open(any_sessions, clock)
+    tracker = desk.tracker
+    apply = tracker._apply
+
+    def failing(db: Session, outbox: Any, event: PbxEvent) -> None:
+        apply(db, outbox, event)
+        if event.pbx_call_id == "bad":
+            raise RuntimeError("something broke after its row was written")
+
+    tracker._apply = failing  # type: ignore[method-assign]
+    tracker.handle_many([CallStarted(call, cabin, "0044207946000", at=clock.now())
+                         for call, cabin in zip(("before", "bad", "after"), shop.cabins,
+                                                strict=True)])
+    assert "PBX event dropped" in caplog.text
+    with any_sessions() as db:
+        stored = set(db.scalars(select(Call.pbx_call_id)))
+    assert stored == {"before", "after"}
+    announced = {c.call.pbx_call_id for c in desk.changes if isinstance(c, CallUpdated)}
+    assert announced == {"before", "after"}
+    assert tracker.live_calls() == ["before", "after"]
+    assert not tracker.guard.is_tracking("bad")
+    assert desk.commands == [Cut("bad", CutReason.UNKNOWN_CALL)]
+    # What the PBX says of it later changes nothing but another cut.
+    tracker.handle(CallAnswered("bad", at=clock.now()))
+    with any_sessions() as db:
+        assert set(db.scalars(select(Call.pbx_call_id))) == {"before", "after"}
