@@ -208,7 +208,7 @@ class Probe:
         self.batches: list[tuple[int, float]] = []
         self.authorisations: list[tuple[int, float]] = []
         self.to_publish: list[float] = []
-        self.on_loop: list[float] = []
+        self.from_memory: list[float] = []
         self._on = False
         handle_many, publish = tracker.handle_many, hub.publish
         from_memory = tracker.authorise_from_memory
@@ -218,7 +218,7 @@ class Probe:
             began = time.perf_counter()
             decision = from_memory(request)
             if probe._on and decision is not None:
-                probe.on_loop.append((time.perf_counter() - began) * 1000)
+                probe.from_memory.append((time.perf_counter() - began) * 1000)
             return decision
 
         class TimedQueue:
@@ -280,11 +280,11 @@ class Probe:
                          f"{statistics.mean(sizes):.1f} events, p50 "
                          f"{statistics.median(spent):.2f} ms, p99 "
                          f"{percentile(spent, 0.99):.2f} ms){taken}")
-        if self.on_loop:
+        if self.from_memory:
             lines.append(f"authorisations allowed from memory (on the loop, or by the writer "
-                         f"before any statement): {len(self.on_loop)} "
-                         f"(decided in p50 {statistics.median(self.on_loop):.3f} ms, p99 "
-                         f"{percentile(self.on_loop, 0.99):.3f} ms)")
+                         f"before any statement): {len(self.from_memory)} "
+                         f"(decided in p50 {statistics.median(self.from_memory):.3f} ms, p99 "
+                         f"{percentile(self.from_memory, 0.99):.3f} ms)")
         if self.to_publish:
             lines.append(f"PBX event → published (a live move as soon as its event is "
                          f"applied; before the desks): p50 "

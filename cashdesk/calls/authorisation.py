@@ -136,6 +136,7 @@ _PLACE = (select(Cabin.id, Cabin.callshop_id, Cabin.tariff_id, Cabin.name, Cabin
           .outerjoin(_PARENT, _PARENT.id == Account.parent_id))
 _PLACE_BY_SIP = _PLACE.where(Cabin.sip_username == bindparam("sip"))
 _PLACE_BY_CABIN = _PLACE.where(Cabin.id == bindparam("cabin"))
+_PLACE_COLUMNS = len(_PLACE.selected_columns)
 _ALL_PLACES = _PLACE.where(Cabin.sip_username.is_not(None)).add_columns(Cabin.sip_username)
 _PLACES_OF_SHOP = _ALL_PLACES.where(Cabin.callshop_id == bindparam("shop"))
 _OPEN_SESSION = select(CabinSession.id).where(CabinSession.cabin_id == bindparam("cabin"),
@@ -150,7 +151,7 @@ def _place(db: Session, statement: Executable, params: dict[str, Any]) -> Place 
 
 
 def _place_of(row: Any) -> Place:
-    return Place(_CabinRef(row[0], row[1], row[2]), *row[3:26])
+    return Place(_CabinRef(row[0], row[1], row[2]), *row[3:_PLACE_COLUMNS])
 
 
 def find_place(db: Session, sip_username: str) -> Place | None:
@@ -191,6 +192,8 @@ def rate_place(place: Place, rater: Rater, dialed_number: str,
     """`rate_call` from a place already read. The budgets carry the balances the place
     was read with. `session_cap` reads what is left of a capped session; without it a
     place that caps its sessions cannot be rated here: None."""
+    if place.caps_session and session_cap is None:
+        return None
     cabin = place.cabin
     number = ""
 
@@ -217,8 +220,6 @@ def rate_place(place: Place, rater: Rater, dialed_number: str,
     if buy is None:
         return refuse(RefusalReason.NO_RATE, f"no buy rate for {number}")
     provider = rater.rate_tariff(place.provider_tariff_id, number)
-    if place.caps_session and session_cap is None:
-        return None
     cap = session_cap() if session_cap is not None else None
     rated = _rated(place, dialed_number, number, sell, buy, provider, cap)
     if isinstance(rated, Refusal):

@@ -15,11 +15,12 @@ writer thread, the prepaid guard's timer in between.
   with the waiting authorisations decided first and again after each event
   (`CallTracker.handle_many`), each answer handed over at once. A call's setup is
   held until its answer and deciding one costs a fraction of a millisecond, so an
-  INVITE waits for the one event in hand, not for a whole batch and its commit. An authorisation may thus be decided before an event
-  that arrived just before it (another call of the same account answered): admission
-  is the same either way (that call holds its first increment until its billing
-  passes it), and the talk time given as the new call's first backstop is replaced by
-  the exact one once it is answered. Likewise a live call's move (dialing, ringing,
+  INVITE waits for the one event in hand, not for a whole batch and its commit. An
+  authorisation may thus be decided before an event that arrived just before it
+  (another call of the same account answered): admission is the same either way (that
+  call holds its first increment until its billing passes it), and the talk time
+  given as the new call's first backstop is replaced by the exact one once it is
+  answered. Likewise a live call's move (dialing, ringing,
   answered) goes to the desks as soon as its event is applied; what calls cost, once
   committed. What waits is taken in three lanes: the timer's cuts first, then the
   PBX's work, then the rest (top-ups, rate refreshes, reads).
@@ -365,11 +366,11 @@ class CallService:
     def _announce_live(self, changes: list[Change]) -> None:
         """Writer thread: live calls' moves to the desks at once, in the middle of a
         trip (see `CallTracker.announce_live`)."""
+        outgoing = [(True, change) for change in changes]
         if self._loop is None:
-            self._deliver([(True, change) for change in changes], known=None)
+            self._deliver(outgoing, known=None)
         else:
-            self._loop.call_soon_threadsafe(self._deliver, [(True, change) for change in changes],
-                                            None, None)
+            self._loop.call_soon_threadsafe(self._deliver, outgoing, None, None)
 
     def _answer(self, batch: list[_Asking], answers: list[Authorisation | BaseException]) -> None:
         """On the loop: each authorisation's answer to whoever still waits for it."""

@@ -227,10 +227,6 @@ class CallTracker:
             for call in calls:
                 self._recover(db, call)
             self._warm_up(db)
-            # Every cabin's place and every shop's balance: even the first call after
-            # a start is decided from memory.
-            generation = self.places.generation
-            self._keep_shops(find_places_of_shop(db), generation)
         return len(calls)
 
     def _warm_up(self, db: Session) -> None:
@@ -247,6 +243,10 @@ class CallTracker:
         for moved in ({"state": CallState.RINGING, "ringing_at": now},
                       {"state": CallState.ANSWERED, "answered_at": now, "session_id": 0}):
             connection.execute(_UPDATE_CALL, {"call": 0, **moved})  # ids start at 1
+        # Every cabin's place and every shop's balance: even the first call after a
+        # start is decided from memory.
+        generation = self.places.generation
+        self._keep_shops(find_places_of_shop(db), generation)
 
     # ---------------------------------------------------------------- the bridge --
     def authorise(self, request: AuthorisationRequest) -> Authorisation:
@@ -803,7 +803,7 @@ class CallTracker:
         call from any of its cabins can be decided from memory."""
         shop = place.cabin.callshop_id
         if not self.places.has_shop(shop):
-            self.places.keep(find_places_of_shop(db, shop), generation, callshop_id=shop)
+            self._keep_shops(find_places_of_shop(db, shop), generation)
 
     def _set_budgets(self, budgets: Iterable[BudgetSpec]) -> None:
         for spec in budgets:
