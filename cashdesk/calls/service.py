@@ -1,17 +1,20 @@
 """The asyncio edge of billing: PBX bridges on the event loop, the call tracker on one
 writer thread, the prepaid guard's timer in between.
 
-- Bridges call `on_event` (queued, in arrival order, to the writer thread) and await
-  `async_authorise`. The tracker and its guard are the writer's: it holds the
-  tracker's lock for every operation, except while a transaction commits. When the
-  lock is free (the writer idle, or waiting for the disk), an authorisation is
-  decided at once on the loop from memory (`CallTracker.authorise_from_memory`: the
+- Bridges call `on_event` (queued, in arrival order, to the writer thread) and ask
+  `authorise_now`, then await `async_authorise`. The tracker and its guard are the
+  writer's: it holds the tracker's lock for every operation, except while the
+  database works with the tracker's memory whole (`CallTracker.at_rest`: an event's
+  statements, a commit), and as it lets go it decides from memory what waits. When
+  the lock is free (the writer idle, or waiting for the database), an authorisation
+  is decided at once on the loop from memory (`CallTracker.authorise_from_memory`: the
   cabin's place as last read, the guard's balances), after those already waiting,
   in order; what memory cannot allow, or comes while the writer is busy, goes to the
   writer (which tries memory first too). An authorisation and the events of other
   calls never race for the same credit, and the loop never waits for the lock.
   Whatever queues up while the writer is busy goes to it together, taken by the
-  writer itself whenever it is free: the events as one batch in one transaction,
+  writer itself whenever it is free: the events as one batch in one transaction
+  (taking in, for a few milliseconds, those that arrive while it is applied),
   with the waiting authorisations decided first and again after each event
   (`CallTracker.handle_many`), each answer handed over at once. A call's setup is
   held until its answer and deciding one costs a fraction of a millisecond, so an
@@ -82,6 +85,11 @@ class Lane(IntEnum):
 #: closing the calls (see `CallService._cuts_from_writer`).
 CUT_HANDOVER_WAIT_S = 0.02
 
+#: How long a batch of PBX events takes in those that arrive while it is applied
+#: before it commits (see `CallService._taking_in`): the cost of a commit shared by a
+#: burst, at the price of the first events' commit waiting for the last.
+BATCH_TAKES_IN_S = 0.01
+
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
 
@@ -129,6 +137,10 @@ class _BridgePort:
             self._service._carried_by(event.pbx_call_id, self._bridge)
         self._service.on_event(event)
 
+    def authorise_now(self, request: AuthorisationRequest) -> Authorisation | None:
+        self._service._carried_by(request.pbx_call_id, self._bridge)
+        return self._service.authorise_now(request)
+
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         self._service._carried_by(request.pbx_call_id, self._bridge)
         return await self._service.async_authorise(request)
@@ -167,7 +179,7 @@ class CallService:
         self._lanes: tuple[deque[tuple[Future[Any], Callable[[], Any]]], ...] = tuple(
             deque() for _ in Lane)
         # The tracker's: held by the writer for every operation but its commits, taken
-        # by the loop only if free (`_authorise_at_once`). `_decided_on_loop` counts
+        # by the loop only if free (`authorise_now`). `_decided_on_loop` counts
         # what the loop admitted: a deadline computed before one of those is stale.
         self._tracker_lock = threading.Lock()
         self._writer_thread: int | None = None
@@ -226,7 +238,7 @@ class CallService:
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         """The tracker's answer (see `CallTracker.authorise`)."""
-        at_once = self._authorise_at_once(request)
+        at_once = self.authorise_now(request)
         if at_once is not None:
             return at_once
         answer: asyncio.Future[Authorisation] = asyncio.get_running_loop().create_future()
@@ -234,7 +246,7 @@ class CallService:
         self._pull_soon()
         return await answer
 
-    def _authorise_at_once(self, request: AuthorisationRequest) -> Authorisation | None:
+    def authorise_now(self, request: AuthorisationRequest) -> Authorisation | None:
         """On the loop: the call allowed from memory, or None (see the module doc)."""
         if not self._tracker_lock.acquire(blocking=False):
             return None
@@ -259,30 +271,52 @@ class CallService:
         return decision
 
     def _from_memory_in_turn(self, request: AuthorisationRequest) -> Authorisation | None:
-        """Under the tracker's lock: the authorisations already waiting, then `request`,
-        allowed from memory in arrival order (first come, first served for credit) up
-        to the first that needs the writer, which decides it and those behind it."""
-        waiting = self._asking.queue
-        while waiting:
-            ahead, answer = waiting[0]
+        """On the loop, under the tracker's lock: the authorisations already waiting,
+        then `request`, allowed from memory in arrival order (first come, first served
+        for credit) up to the first that needs the writer, which decides it and those
+        behind it."""
+        allowed, all_of_them = self._waiting_from_memory()
+        self._decided_on_loop += len(allowed)
+        for (_, answer), earlier in allowed:
             if not answer.done():
-                earlier = self.tracker.authorise_from_memory(ahead)
-                if earlier is None:
-                    return None
-                self._decided_on_loop += 1
                 answer.set_result(earlier)
-            waiting.popleft()
+        if not all_of_them:
+            return None
         decision = self.tracker.authorise_from_memory(request)
         if decision is not None:
             self._decided_on_loop += 1
         return decision
 
+    def _waiting_from_memory(self) -> tuple[list[tuple[_Asking, Authorisation]], bool]:
+        """Under the tracker's lock: the waiting authorisations memory allows, taken
+        from the queue in arrival order up to the first it cannot (False: one is left
+        for the writer)."""
+        allowed: list[tuple[_Asking, Authorisation]] = []
+        waiting = self._asking.queue
+        while waiting:
+            asking = waiting[0]
+            if not asking[1].done():
+                decision = self.tracker.authorise_from_memory(asking[0])
+                if decision is None:
+                    return allowed, False
+                allowed.append((asking, decision))
+            waiting.popleft()
+        return allowed, True
+
     @contextlib.contextmanager
     def _unlocked(self) -> Iterator[None]:
-        """The writer, around a commit: the loop may decide meanwhile."""
+        """The writer, around database work with the tracker's memory whole (a commit,
+        a statement of an event): the loop may decide meanwhile. What waits already
+        and memory can allow is decided first (the writer would otherwise only come
+        to it after the event in hand)."""
         if self._writer_thread != threading.get_ident():
             yield          # not called from an operation of this service's writer
             return
+        if self._asking.queue:
+            allowed, _ = self._waiting_from_memory()
+            if allowed:
+                self._answer_from_writer([asking for asking, _ in allowed],
+                                         [decision for _, decision in allowed])
         self._writer_thread = None
         self._tracker_lock.release()
         try:
@@ -319,7 +353,11 @@ class CallService:
         while self._events:
             events.append(self._events.popleft())
         if not events and not self._asking.queue:
-            return   # decided during the trip before this one
+            # Taken in or decided during the trip before this one, which may have left
+            # the next deadline to this operation (see `_trip`).
+            if not any(self._lanes):
+                self._hand_over_with_deadline([])
+            return
         try:
             self._trip(self._handle_now, events)
         except Exception:
@@ -328,7 +366,7 @@ class CallService:
 
     def _handle_now(self, batch: list[PbxEvent]) -> None:
         try:
-            self.tracker.handle_many(batch, self._asking)
+            self.tracker.handle_many(self._taking_in(batch), self._asking)
             return
         except Exception:
             # The tracker drops a failing event alone; this is the batch's transaction
@@ -348,6 +386,21 @@ class CallService:
             log.exception("authorisations could not be decided")
             requests = self._asking.take()
             self._asking.answer([RuntimeError("not decided")] * len(requests))
+
+    def _taking_in(self, batch: list[PbxEvent]) -> Iterator[PbxEvent]:
+        """Writer thread: the batch's events, then those that arrive while it is being
+        applied (added to `batch`), until `BATCH_TAKES_IN_S` has passed or a cut waits
+        for the writer: a burst of events is applied and announced one after the other
+        and committed once, instead of every few events waiting for the commit of
+        those before them (a disk flush each)."""
+        until = time.monotonic() + BATCH_TAKES_IN_S
+        taken = 0
+        while taken < len(batch) or (self._events and not self._lanes[Lane.TIMER]
+                                     and time.monotonic() < until):
+            if taken == len(batch):
+                batch.append(self._events.popleft())
+            yield batch[taken]
+            taken += 1
 
     def _answer_from_writer(self, batch: list[_Asking],
                             answers: list[Authorisation | BaseException]) -> None:

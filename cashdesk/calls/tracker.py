@@ -24,8 +24,10 @@ The tracker owns the prepaid guard and feeds it; neither is thread-safe. The ser
 runs every method in one writer thread, keeping database work short and synchronous;
 `on_change` and `on_command` are called in that thread and must only hand over. The
 one exception is `authorise_from_memory`, which another thread may call while it holds
-the lock the writer holds for every other method — except while a transaction
-commits (`at_rest`): the tracker's memory is whole then, and only the disk is busy.
+the lock the writer holds for every other method — except inside `at_rest`, entered
+around an event's statements and each commit, only where the tracker's memory is
+whole: every call the guard holds credit for is authorised or live (a call starting
+stays authorised until it is live), so only the database is busy meanwhile.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Engine, bindparam, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from cashdesk.call_state import LIVE_STATES, CallState, can_move
 from cashdesk.calls.authorisation import (
@@ -195,8 +197,9 @@ class CallTracker:
         #: Called (in the writer thread) with the guard's cuts due now, before their
         #: database work: they must reach the PBX at once (default: to `on_command`).
         self.on_cuts: Callable[[list[Cut]], None] = self._cut_one_by_one
-        #: Entered around each commit, the tracker at rest (see the module doc): the
-        #: server lets `authorise_from_memory` run meanwhile.
+        #: Entered around database work with memory whole — an event's statements,
+        #: each commit (see the module doc): the server lets `authorise_from_memory`
+        #: run meanwhile.
         self.at_rest: Callable[[], AbstractContextManager[object]] = nullcontext
         #: If set, called (in the writer thread) with each live call's move as soon as
         #: its event is applied, before the commit (see the module doc).
@@ -300,7 +303,7 @@ class CallTracker:
         guard's next deadline may have moved (the call holds its first increment)."""
         key = request.pbx_call_id
         if key in self._live or key in self._authorised or key in self._refusals \
-                or key in self._finished:
+                or key in self._finished or self.guard.is_tracking(key):
             return None
         place = self.places.get(request.sip_username)
         if place is None:
@@ -564,19 +567,24 @@ class CallTracker:
         if key in self._live:
             return
         at = event.at or self._clock.now()
-        pending = self._authorised.pop(key, None)
+        # The call stays authorised until it is live: in memory it is always one or
+        # the other, for `authorise_from_memory` during the statements (`at_rest`).
+        pending = self._authorised.get(key)
         if pending is not None:
             rated: RatedCall | Refusal = pending.rated
             if pending.asked is not None:
                 # Decided from memory: its place may have changed where this process
                 # could not see it (see `calls.places`). Refused now, it is cut.
                 asked = pending.asked
-                now = rate_call(db, self._rater, asked.sip_username, asked.dialed_number)
+                with self.at_rest():
+                    now = rate_call(db, self._rater, asked.sip_username,
+                                    asked.dialed_number)
                 if isinstance(now, Refusal):
+                    del self._authorised[key]
                     self.guard.release(key)
-                    self._record_refusal(db, outbox, key, now, asked.dialed_number, at)
                     self._remember(self._refusals, key,
                                    Authorisation.refuse(now.reason, now.detail))
+                    self._record_refusal(db, outbox, key, now, asked.dialed_number, at)
                     outbox.commands.append(Cut(key, CutReason.REFUSED))
                     return
         elif key in self._refusals:
@@ -595,9 +603,11 @@ class CallTracker:
                 return
         assert isinstance(rated, RatedCall)
         values = _new_call_values(rated, key, CallState.DIALING, at)
-        call_id = db.connection().execute(_INSERT_CALL, values).scalar_one()
+        with self.at_rest():
+            call_id = db.connection().execute(_INSERT_CALL, values).scalar_one()
         snapshot = _new_snapshot(call_id, values, rated.currency)
         self._live[key] = _Live(call_id, rated, snapshot)
+        self._authorised.pop(key, None)
         outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
         # Events that overtook this one, in the order the call lives them.
         for _, early in sorted(self._orphans.pop(key, []), key=lambda item: _ORDER[item[1].kind]):
@@ -629,9 +639,10 @@ class CallTracker:
         # The call joins its cabin's open session as it is answered.
         session_id = live.snapshot.session_id
         if session_id is None:
-            session_id = join_open_session(db, self._clock, live.snapshot.cabin_id,
-                                           callshop_id=live.snapshot.callshop_id,
-                                           training=live.snapshot.training)
+            with self.at_rest():
+                session_id = join_open_session(db, self._clock, live.snapshot.cabin_id,
+                                               callshop_id=live.snapshot.callshop_id,
+                                               training=live.snapshot.training)
         live.answered_ms = at_ms
         # Whole milliseconds, as the guard counts: durations recomputed from the CDR's
         # timestamps are then exactly the ones billed.
@@ -691,16 +702,18 @@ class CallTracker:
             values["sip_code"] = sip_code
         answered = live.snapshot.answered_at is not None
         if answered and live.snapshot.session_id is None:
-            values["session_id"] = join_open_session(db, self._clock, live.snapshot.cabin_id,
-                                                     callshop_id=live.snapshot.callshop_id,
-                                                     training=live.snapshot.training)
+            with self.at_rest():
+                values["session_id"] = join_open_session(
+                    db, self._clock, live.snapshot.cabin_id,
+                    callshop_id=live.snapshot.callshop_id, training=live.snapshot.training)
         snapshot = self._update(db, outbox, live, state=state, ended_at=from_epoch_ms(end_ms),
                                 hangup_reason=reason[:120], **values)
         if answered:
             assert snapshot.session_id is not None
             outbox.sessions[snapshot.session_id] = rated.currency
             if not snapshot.training:
-                self._charge(db, outbox, snapshot, cost, provider_cost)
+                with self.at_rest():
+                    self._charge(db, outbox, snapshot, cost, provider_cost)
         del self._live[key]
         self._early_ends.pop(key, None)
         self._remember(self._finished, key, state)
@@ -708,7 +721,8 @@ class CallTracker:
     def _update(self, db: Session, outbox: _Outbox, live: _Live, **values: Any) -> CallSnapshot:
         """Write a move of a live call (one UPDATE of the columns given, no read: the
         rest of the call is in memory) and announce the call as it now stands."""
-        db.connection().execute(_UPDATE_CALL, {"call": live.call_id, **values})
+        with self.at_rest():
+            db.connection().execute(_UPDATE_CALL, {"call": live.call_id, **values})
         kept = {name: value for name, value in values.items() if name in _SNAPSHOT_FIELDS}
         if "price" in kept:
             kept["price"] = Money(kept["price"], live.rated.currency)
@@ -874,8 +888,7 @@ class CallTracker:
                 self._apply_cut(db, outbox, cut)
             yield db
             self._describe(db, outbox)
-            with self.at_rest():
-                transaction.commit()
+            self._commit(transaction)
         for change in outbox.changes:
             self.on_change(change)
         now = self._now_ms()
@@ -886,10 +899,16 @@ class CallTracker:
         for command in outbox.commands:
             self.on_command(command)
 
+    def _commit(self, transaction: SessionTransaction) -> None:
+        with self.at_rest():
+            transaction.commit()
+
     def _describe(self, db: Session, outbox: _Outbox) -> None:
         # Sessions and balances as they stand at the end of the transaction.
         if outbox.sessions:
-            for figures in session_figures(db, outbox.sessions):
+            with self.at_rest():
+                sessions = session_figures(db, outbox.sessions)
+            for figures in sessions:
                 outbox.changes.append(SessionUpdated(
                     callshop_id=figures.callshop_id, session_id=figures.id,
                     cabin_id=figures.cabin_id, training=figures.training,
@@ -902,7 +921,8 @@ class CallTracker:
         connection = db.connection()
         for account_id in sorted(outbox.accounts):
             # Its balance and owning shop (None: a reseller's account).
-            account = connection.execute(_BALANCE, {"account": account_id}).one()
+            with self.at_rest():
+                account = connection.execute(_BALANCE, {"account": account_id}).one()
             balance = Money(account.balance, account.currency)
             key = (BudgetKind.ACCOUNT, account_id)
             available = None

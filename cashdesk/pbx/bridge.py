@@ -151,9 +151,14 @@ def backstop_seconds(duration_ms: int) -> int:
 class BridgeListener(Protocol):
     """The server side a bridge talks to. `on_event` must not block (it queues);
     `async_authorise` is awaited while the PBX holds the INVITE, and a bridge that
-    gets no answer in time refuses the call itself (fail closed)."""
+    gets no answer in time refuses the call itself (fail closed). `authorise_now` is
+    the answer when it can be given without waiting, else None (then await
+    `async_authorise`): a bridge that asks it first answers in the same step of the
+    loop that read the request."""
 
     def on_event(self, event: PbxEvent) -> None: ...
+
+    def authorise_now(self, request: AuthorisationRequest) -> Authorisation | None: ...
 
     def async_authorise(self, request: AuthorisationRequest) -> Awaitable[Authorisation]: ...
 

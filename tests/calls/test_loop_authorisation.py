@@ -1,27 +1,30 @@
 """Authorisations decided on the event loop from memory (`CallTracker.
-authorise_from_memory`, `CallService._authorise_at_once`), and what must still go to
+authorise_from_memory`, `CallService.authorise_now`), and what must still go to
 the writer thread: the first call of a shop, refusals, capped sessions, anything while
 the writer holds the tracker."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import CallState
 from cashdesk.calls.places import writes_a_place
 from cashdesk.calls.service import CallService
+from cashdesk.calls.tracker import CallTracker
 from cashdesk.clock import FakeClock, SystemClock
 from cashdesk.pbx.bridge import Authorisation, AuthorisationRequest, CutReason, RefusalReason
-from cashdesk.pbx.events import CallAnswered, CallEnded, CallStarted, HangupBy
+from cashdesk.pbx.events import CallAnswered, CallEnded, CallRinging, CallStarted, HangupBy
 from cashdesk.prepaid.guard import account_budget
 from cashdesk.store.database import open_engine, session_factory
-from cashdesk.store.models import Cabin, Callshop
+from cashdesk.store.models import Cabin, Call, Callshop
 from tests.calls.factories import Desk, RateRow, ShopSetup, make_shop
 from tests.calls.test_service import (
     UK,
@@ -29,6 +32,7 @@ from tests.calls.test_service import (
     busy_writer,
     commits_held,
     eventually,
+    first_rest_held,
     started_service,
 )
 
@@ -36,7 +40,7 @@ from tests.calls.test_service import (
 def decided_on_loop(service: CallService) -> list[str]:
     """The calls the loop allowed from memory, as they are allowed."""
     allowed: list[str] = []
-    at_once = service._authorise_at_once
+    at_once = service.authorise_now
 
     def recorded(request: AuthorisationRequest) -> Authorisation | None:
         assert threading.current_thread() is threading.main_thread()
@@ -45,7 +49,7 @@ def decided_on_loop(service: CallService) -> list[str]:
             allowed.append(request.pbx_call_id)
         return decision
 
-    service._authorise_at_once = recorded  # type: ignore[method-assign]
+    service.authorise_now = recorded  # type: ignore[method-assign]
     return allowed
 
 
@@ -355,4 +359,96 @@ async def test_a_shop_whose_cabins_changed_is_read_again_at_once(
     assert desk.tracker.guard.has_budget(account_budget(shop.account_id))
     assert (await ask(bridge, clock, "first", shop.cabins[0])).allowed
     assert on_loop == ["first"]
+    await service.async_stop()
+
+
+def state_of(desk: Desk, pbx_call_id: str) -> CallState | None:
+    with desk.sessions() as db:
+        return db.scalar(select(Call.state).where(Call.pbx_call_id == pbx_call_id))
+
+
+async def test_a_call_is_allowed_on_the_loop_while_the_writer_runs_an_events_statement(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The writer lets go of the tracker for every statement of an event, not only its
+    commit: a call starting (its place read again, its row inserted) does not keep
+    another call's INVITE waiting."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
+    with first_rest_held(desk.tracker) as resting:
+        bridge.port.on_event(CallStarted("first", shop.cabins[0], UK, at=clock.now()))
+        await eventually(resting.is_set)
+        assert "first" not in desk.tracker._live        # inside the event
+        assert (await asyncio.wait_for(ask(bridge, clock, "meanwhile", shop.cabins[1]),
+                                       1)).allowed
+        assert on_loop == ["meanwhile"]
+    await eventually(lambda: desk.call("first") is not None)
+    await service.async_stop()
+
+
+async def test_what_waits_is_decided_as_soon_as_the_writer_lets_go(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """An INVITE that came while the writer held the tracker is decided from memory by
+    the writer itself the moment it lets go (a statement, a commit), not after the
+    rest of what it is doing."""
+    shop, _, bridge, service = await started_service(sessions, clock, cabins=3)
+    await first_call(shop, bridge, clock, service)
+    on_loop = decided_on_loop(service)
+    go, in_window, leave = threading.Event(), threading.Event(), threading.Event()
+
+    def work(tracker: CallTracker) -> None:
+        go.wait(5)
+        with tracker.at_rest():
+            in_window.set()
+            leave.wait(5)
+
+    working = asyncio.ensure_future(service.async_inspect(work))
+    await eventually(lambda: service._writer_thread is not None)
+    waiting = asyncio.ensure_future(ask(bridge, clock, "waited", shop.cabins[1]))
+    await eventually(lambda: len(service._asking.queue) == 1)
+    go.set()
+    await eventually(in_window.is_set)
+    assert (await asyncio.wait_for(waiting, 1)).allowed
+    assert not working.done() and on_loop == [] and not service._asking.queue
+    leave.set()
+    await working
+    await service.async_stop()
+
+
+async def test_memory_is_whole_whenever_the_writer_lets_go(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """What lets the loop decide while an event's statements run: at every moment the
+    writer lets go of the tracker, each call the guard holds credit for is either
+    authorised or live (a call id in neither could be allowed twice), through a whole
+    call's life and a cut at exhaustion."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    await first_call(shop, bridge, clock, service)
+    tracker = desk.tracker
+    at_rest = tracker.at_rest
+    checked: list[set[str]] = []
+
+    @contextlib.contextmanager
+    def checking() -> Iterator[None]:
+        held = set(tracker.guard.calls())
+        assert held <= set(tracker._live) | set(tracker._authorised), held
+        checked.append(held)
+        with at_rest():
+            yield
+
+    tracker.at_rest = checking
+    for n, call in enumerate(("first", "second")):
+        if call != "first":
+            assert (await ask(bridge, clock, call, shop.cabins[n])).allowed
+        for event in (CallStarted(call, shop.cabins[n], UK, at=clock.now()),
+                      CallRinging(call, at=clock.now()), CallAnswered(call, at=clock.now())):
+            bridge.port.on_event(event)
+    await eventually(lambda: state_of(desk, "second") is CallState.ANSWERED)
+    clock.advance(30)
+    bridge.port.on_event(CallEnded("first", hangup_by=HangupBy.CABIN, at=clock.now()))
+    await eventually(lambda: state_of(desk, "first") is CallState.ENDED)
+    clock.advance(36_000)      # far past what the balance pays: "second" is cut
+    service.runner.wake()
+    await eventually(lambda: state_of(desk, "second") is CallState.CUT)
+    tracker.at_rest = at_rest
+    assert any("second" in held for held in checked) and len(checked) > 8
     await service.async_stop()

@@ -7,13 +7,14 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from cashdesk.call_state import CallState
 from cashdesk.calls.changes import CallUpdated, Change, SessionUpdated
-from cashdesk.calls.service import CallService
+from cashdesk.calls.service import CallService, Lane
 from cashdesk.calls.tracker import AuthorisationQueue, CallTracker
 from cashdesk.clock import FakeClock
 from cashdesk.pbx.bridge import (
@@ -190,18 +191,40 @@ def commits_held(tracker: CallTracker) -> Iterator[threading.Event]:
     """Inside: each of the tracker's commits, once it is at rest (its lock let go),
     sets the event yielded and waits until the block is left."""
     committing, go_on = threading.Event(), threading.Event()
+
+    def held(transaction: SessionTransaction) -> None:
+        with tracker.at_rest():
+            committing.set()
+            go_on.wait(5)
+            transaction.commit()
+
+    tracker._commit = held  # type: ignore[method-assign]
+    try:
+        yield committing
+    finally:
+        go_on.set()
+        del tracker._commit
+
+
+@contextlib.contextmanager
+def first_rest_held(tracker: CallTracker) -> Iterator[threading.Event]:
+    """Inside: the first time the writer lets go of the tracker (`at_rest`: a statement
+    of an event, a commit), it sets the event yielded and waits until the block is
+    left."""
+    resting, go_on = threading.Event(), threading.Event()
     at_rest = tracker.at_rest
 
     @contextlib.contextmanager
     def held() -> Iterator[None]:
         with at_rest():
-            committing.set()
-            go_on.wait(5)
+            if not resting.is_set():
+                resting.set()
+                go_on.wait(5)
             yield
 
     tracker.at_rest = held
     try:
-        yield committing
+        yield resting
     finally:
         go_on.set()
         tracker.at_rest = at_rest
@@ -395,4 +418,65 @@ async def test_a_live_move_is_announced_before_the_commit_and_money_after(
                        for c in published)
     await eventually(lambda: any(isinstance(c, CallUpdated) and c.call.state is CallState.ENDED
                                  and c.call.price is not None for c in published))
+    await service.async_stop()
+
+
+def answered(desk: Desk, pbx_call_id: str) -> bool:
+    return desk.call(pbx_call_id).state is CallState.ANSWERED
+
+
+async def test_a_batch_takes_in_the_events_that_arrive_while_it_is_applied(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """A burst: the events that come while a batch is being applied join it, each
+    announced as applied, and all are committed once — unless a cut waits for the
+    writer: then the batch commits with what it has, and the cut goes first."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
+    commits = 0
+    commit = desk.tracker._commit
+
+    def counted(transaction: SessionTransaction) -> None:
+        nonlocal commits
+        commits += 1
+        commit(transaction)
+    desk.tracker._commit = counted  # type: ignore[method-assign]
+    published: list[Change] = []
+    service._publish = published.append
+    for call, cabin in (("c1", 0), ("c2", 1)):
+        with first_rest_held(desk.tracker) as resting:
+            bridge.port.on_event(CallStarted(call, shop.cabins[cabin], UK, at=clock.now()))
+            await eventually(resting.is_set)
+            before = commits
+            bridge.port.on_event(CallRinging(call, at=clock.now()))
+            bridge.port.on_event(CallAnswered(call, at=clock.now()))
+            if call == "c2":
+                cut = asyncio.wrap_future(service._submit(lambda: None, lane=Lane.TIMER))
+        await eventually(partial(answered, desk, call))
+        await service.async_inspect(lambda _: None)
+        moves = [c.call.state for c in published
+                 if isinstance(c, CallUpdated) and c.call.pbx_call_id == call]
+        assert moves == [CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
+        assert commits - before == (1 if call == "c1" else 2)
+    await cut
+    await service.async_stop()
+
+
+async def test_a_pull_with_nothing_left_still_tells_the_timer(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """A trip leaves the next deadline to the operation queued behind it; when that is
+    a pull whose events a batch already took in, it tells the timer itself (else a
+    cut could wait for whatever comes next)."""
+    _, _, _, service = await started_service(sessions, clock, cabins=1)
+    told: list[int | None] = []
+    deadline_is = service.runner.deadline_is
+
+    def recorded(deadline: int | None) -> None:
+        told.append(deadline)
+        deadline_is(deadline)
+    service.runner.deadline_is = recorded  # type: ignore[method-assign]
+    expected = await service.async_inspect(lambda tracker: tracker.next_deadline())
+    await eventually(lambda: len(told) == 1)     # that trip told it too
+    told.clear()
+    await asyncio.wrap_future(service._submit(service._pull, lane=Lane.PBX, trip=False))
+    await eventually(lambda: len(told) == 1)
+    assert told == [expected]
     await service.async_stop()

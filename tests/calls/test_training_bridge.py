@@ -27,6 +27,9 @@ class DirectListener:
     def on_event(self, event: PbxEvent) -> None:
         self.desk.tracker.handle(event)
 
+    def authorise_now(self, request: AuthorisationRequest) -> Authorisation | None:
+        return None
+
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         return self.desk.tracker.authorise(request)
 

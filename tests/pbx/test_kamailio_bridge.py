@@ -103,11 +103,13 @@ class FakeKamailio:
 
 
 class Listener:
-    """The server side: records events, answers authorisations with `decide`."""
+    """The server side: records events, answers authorisations at once with `now`
+    (None: not at once), else with `decide`."""
 
     def __init__(self) -> None:
         self.events: list[PbxEvent] = []
         self.requests: list[AuthorisationRequest] = []
+        self.now: Callable[[AuthorisationRequest], Authorisation | None] = lambda request: None
         self.decide: Callable[[AuthorisationRequest], Awaitable[Authorisation]] = self._allow
 
     @staticmethod
@@ -116,6 +118,12 @@ class Listener:
 
     def on_event(self, event: PbxEvent) -> None:
         self.events.append(event)
+
+    def authorise_now(self, request: AuthorisationRequest) -> Authorisation | None:
+        answer = self.now(request)
+        if answer is not None:
+            self.requests.append(request)
+        return answer
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         self.requests.append(request)
@@ -176,6 +184,35 @@ async def test_an_allowed_call_is_answered_with_its_backstop(fake: FakeKamailio,
                       "max_seconds": 300}
     (request,) = listener_of(bridge).requests
     assert request == AuthorisationRequest("c1@h", "cabin1", "0033123456789", at=AT)
+
+
+async def test_an_answer_the_listener_has_at_once_is_sent_without_waiting(
+        fake: FakeKamailio, bridge: KamailioBridge) -> None:
+    """`authorise_now` first: its answer is written in the step of the loop that read
+    the request, no task awaiting anything; None, or a failure there, leaves the call
+    to `async_authorise`."""
+    listener = listener_of(bridge)
+    asked_later: list[str] = []
+
+    async def later(request: AuthorisationRequest) -> Authorisation:
+        asked_later.append(request.pbx_call_id)
+        return Authorisation.allow(300)
+    listener.decide = later
+    listener.now = lambda request: Authorisation.allow(120)
+    fake.send(authorize("at-once", tindex=1))
+    (answer,) = await fake.wait_for(partial(answers_to, 1))
+    assert answer["allow"] is True and answer["max_seconds"] == 120
+    assert asked_later == []
+
+    def broken(request: AuthorisationRequest) -> Authorisation | None:
+        raise RuntimeError("memory says no")
+    for number, now in ((2, lambda request: None), (3, broken)):
+        listener.now = now
+        fake.send(authorize(f"later{number}", tindex=number))
+        (answer,) = await fake.wait_for(partial(answers_to, number))
+        assert answer["allow"] is True and answer["max_seconds"] == 300
+    assert asked_later == ["later2", "later3"]
+    assert bridge.authorisation_failures == 0
 
 
 async def test_no_limit_leaves_kamailio_its_default(fake: FakeKamailio,

@@ -32,6 +32,9 @@ class RecordingListener:
     def on_event(self, event: PbxEvent) -> None:
         self.events.append(event)
 
+    def authorise_now(self, request: AuthorisationRequest) -> Authorisation | None:
+        return None
+
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         self.requests.append(request)
         if self.answer is None:

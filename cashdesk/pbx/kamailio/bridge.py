@@ -226,7 +226,7 @@ class KamailioBridge(PbxBridge):
     def _on_message(self, message: JsonObject) -> None:
         kind = message.get("type")
         if kind == "authorize":
-            self._spawn(self._authorise(message), "authorise")
+            self._authorise(message)
             return
         if kind in ("cut_result", "timeout_result", "bye"):
             log.debug("kamailio: %s", message)
@@ -288,14 +288,43 @@ class KamailioBridge(PbxBridge):
 
     # -- authorisation ---------------------------------------------------------------
 
-    async def _authorise(self, message: JsonObject) -> None:
+    def _authorise(self, message: JsonObject) -> None:
+        """An `authorize`: answered in this very step of the loop when the listener
+        can answer at once (`authorise_now`: no task, nothing queued before the
+        answer is written), else by a task awaiting `async_authorise`."""
         try:
             tindex, tlabel = int(message["tindex"]), int(message["tlabel"])
         except (KeyError, TypeError, ValueError):
             log.error("kamailio: authorize without tindex/tlabel ignored: %r", message)
             return
         call_id = str(message.get("call_id", ""))
-        decision = await self._decide(call_id, message)
+        try:
+            request = AuthorisationRequest(call_id, str(message["cabin"]),
+                                           str(message["number"]),
+                                           at=_timestamp(message.get("ts")))
+        except KeyError as exc:
+            self.authorisation_failures += 1
+            log.error("kamailio: authorize without %s: refused: %r", exc, message)
+            self._answer(call_id, tindex, tlabel,
+                         Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE, "error"))
+            return
+        decision = None
+        if self._listener is not None:
+            try:
+                decision = self._listener.authorise_now(request)
+            except Exception:
+                log.exception("authorisation of %s at once failed; asked again", call_id)
+        if decision is not None:
+            self._answer(call_id, tindex, tlabel, decision)
+        else:
+            self._spawn(self._authorise_later(request, tindex, tlabel), "authorise")
+
+    async def _authorise_later(self, request: AuthorisationRequest, tindex: int,
+                               tlabel: int) -> None:
+        decision = await self._decide(request)
+        self._answer(request.pbx_call_id, tindex, tlabel, decision)
+
+    def _answer(self, call_id: str, tindex: int, tlabel: int, decision: Authorisation) -> None:
         answer: JsonObject = {"type": "authorization", "tindex": tindex, "tlabel": tlabel}
         if decision.allowed:
             answer["allow"] = True
@@ -305,22 +334,20 @@ class KamailioBridge(PbxBridge):
             reason = decision.reason or RefusalReason.SERVER_UNAVAILABLE
             answer.update(allow=False, code=reason.sip_code, reason=REASON_PHRASES[reason])
         try:
-            await self.client.async_send(answer)
+            self.client.send_now(answer)
         except NotConnected:
             # Kamailio answers the cabin 503 when its own timer runs out.
             log.warning("authorisation of %s not delivered: the link is down", call_id)
             return
         self.authorisations += 1
 
-    async def _decide(self, call_id: str, message: JsonObject) -> Authorisation:
+    async def _decide(self, request: AuthorisationRequest) -> Authorisation:
         """The listener's answer, or a refusal on any failure (fail closed)."""
         if self._listener is None:
             return Authorisation.refuse(RefusalReason.SERVER_UNAVAILABLE, "no server attached")
+        call_id = request.pbx_call_id
         self._authorising.add(call_id)
         try:
-            request = AuthorisationRequest(call_id, str(message["cabin"]),
-                                           str(message["number"]),
-                                           at=_timestamp(message.get("ts")))
             # A timeout scope, not wait_for: no extra task, so the answer is sent in the
             # loop's very next step after the decision is handed over.
             async with asyncio.timeout(self.settings.authorise_timeout):

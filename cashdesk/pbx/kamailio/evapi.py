@@ -190,13 +190,21 @@ class EvapiClient:
                 await task
         await self._close()
 
-    async def async_send(self, message: JsonObject) -> None:
-        """Send one message. Raises NotConnected rather than queueing: a command the
-        server could not deliver must be handled now (retried, or the call refused)."""
+    def send_now(self, message: JsonObject) -> None:
+        """Write one message without waiting for the socket's buffer to drain (a small
+        answer the PBX waits for). Raises NotConnected rather than queueing: a command
+        the server could not deliver must be handled now (retried, or the call
+        refused)."""
         writer = self._writer
         if writer is None or not self.connected:
             raise NotConnected(f"evapi {self.host}:{self.port} is not connected")
         writer.write(encode_message(message))
+
+    async def async_send(self, message: JsonObject) -> None:
+        """Send one message (`send_now`), then wait while the socket's buffer is full."""
+        self.send_now(message)
+        writer = self._writer
+        assert writer is not None
         try:
             await writer.drain()
         except (ConnectionError, OSError) as exc:
