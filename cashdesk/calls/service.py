@@ -178,8 +178,8 @@ class CallService:
         self._jobs_lock = threading.Lock()
         self._lanes: tuple[deque[tuple[Future[Any], Callable[[], Any]]], ...] = tuple(
             deque() for _ in Lane)
-        # The tracker's: held by the writer for every operation but its commits, taken
-        # by the loop only if free (`authorise_now`). `_decided_on_loop` counts
+        # The tracker's: held by the writer for every operation but its `at_rest`
+        # windows, taken by the loop only if free (`authorise_now`). `_decided_on_loop` counts
         # what the loop admitted: a deadline computed before one of those is stale.
         self._tracker_lock = threading.Lock()
         self._writer_thread: int | None = None
