@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -176,16 +177,22 @@ async def test_waiting_authorisations_go_first_and_in_order(
     await service.async_stop()
 
 
-async def test_a_call_is_allowed_on_the_loop_while_the_writer_commits(
-        sessions: sessionmaker[Session], clock: FakeClock) -> None:
-    """The writer lets go of the tracker while its transaction commits (the disk's
-    time, not the tracker's): an INVITE then is decided at once, not after the commit."""
+@pytest.mark.parametrize("where", ["statement", "commit"])
+async def test_a_call_is_allowed_on_the_loop_whenever_the_writer_lets_go(
+        sessions: sessionmaker[Session], clock: FakeClock, where: str) -> None:
+    """The writer lets go of the tracker for every statement of an event (a call
+    starting: its place read again, its row inserted) and while its transaction
+    commits (the database's time, not the tracker's): an INVITE then is decided at
+    once, not after the event or the commit."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
     await first_call(shop, bridge, clock, service)
     on_loop = decided_on_loop(service)
-    with commits_held(desk.tracker) as committing:
+    held = first_rest_held if where == "statement" else commits_held
+    with held(desk.tracker) as resting:
         bridge.port.on_event(CallStarted("first", shop.cabins[0], UK, at=clock.now()))
-        await eventually(committing.is_set)
+        await eventually(resting.is_set)
+        # Inside the event (the call not live yet), or at its commit (live).
+        assert ("first" in desk.tracker._live) is (where == "commit")
         assert (await asyncio.wait_for(ask(bridge, clock, "meanwhile", shop.cabins[1]),
                                        1)).allowed
         assert on_loop == ["meanwhile"]
@@ -365,25 +372,6 @@ async def test_a_shop_whose_cabins_changed_is_read_again_at_once(
 def state_of(desk: Desk, pbx_call_id: str) -> CallState | None:
     with desk.sessions() as db:
         return db.scalar(select(Call.state).where(Call.pbx_call_id == pbx_call_id))
-
-
-async def test_a_call_is_allowed_on_the_loop_while_the_writer_runs_an_events_statement(
-        sessions: sessionmaker[Session], clock: FakeClock) -> None:
-    """The writer lets go of the tracker for every statement of an event, not only its
-    commit: a call starting (its place read again, its row inserted) does not keep
-    another call's INVITE waiting."""
-    shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
-    await first_call(shop, bridge, clock, service)
-    on_loop = decided_on_loop(service)
-    with first_rest_held(desk.tracker) as resting:
-        bridge.port.on_event(CallStarted("first", shop.cabins[0], UK, at=clock.now()))
-        await eventually(resting.is_set)
-        assert "first" not in desk.tracker._live        # inside the event
-        assert (await asyncio.wait_for(ask(bridge, clock, "meanwhile", shop.cabins[1]),
-                                       1)).allowed
-        assert on_loop == ["meanwhile"]
-    await eventually(lambda: desk.call("first") is not None)
-    await service.async_stop()
 
 
 async def test_what_waits_is_decided_as_soon_as_the_writer_lets_go(
