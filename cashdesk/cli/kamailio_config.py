@@ -50,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pike-density", type=int, default=DEFAULT_PIKE_DENSITY,
                         help="requests per 2 s from one address before it is blocked")
     parser.add_argument("--children", type=int, default=4, help="SIP worker processes")
+    parser.add_argument("--async-workers", type=int, default=2,
+                        help="processes that run the server's answers and cuts")
     parser.add_argument("--log-level", type=int, default=2,
                         help="Kamailio debug level (1 notice, 2 info, 3 debug)")
     parser.add_argument("-o", "--output", default="-", metavar="FILE",
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             default_max_seconds=args.default_max_seconds,
             pike_density=args.pike_density,
             children=args.children,
+            async_workers=args.async_workers,
             log_level=args.log_level)
         text = render_config(settings)
     except ConfigError as exc:

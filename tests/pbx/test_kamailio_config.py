@@ -60,16 +60,31 @@ def test_a_realm_with_quotes_is_refused(tmp_path: Path) -> None:
         render_config(settings(tmp_path, realm='bad"realm'))
 
 
+def test_the_workers_are_settings(tmp_path: Path) -> None:
+    text = render_config(settings(tmp_path, children=6, async_workers=3))
+    assert "children=6" in text
+    assert "async_workers=3" in text
+    assert "async_workers=2" in render_config(settings(tmp_path))
+
+
+@pytest.mark.parametrize("workers", [{"children": 0}, {"async_workers": 0}])
+def test_a_config_without_workers_is_refused(tmp_path: Path, workers: dict[str, int]) -> None:
+    # Without async workers every answer would be resumed by evapi's one dispatcher.
+    with pytest.raises(ConfigError, match="worker"):
+        render_config(settings(tmp_path, **workers))
+
+
 def test_cli_writes_the_config(tmp_path: Path) -> None:
     from cashdesk.cli import main
 
     out = tmp_path / "kamailio.cfg"
     code = main(["kamailio-config", "--listen", "127.0.0.1:5070", "--carrier", "127.0.0.2:5080",
                  "--evapi", "127.0.0.1:8448", "--subscriber-db", str(tmp_path / "s.sqlite3"),
-                 "--run-dir", str(tmp_path / "run"), "-o", str(out)])
+                 "--run-dir", str(tmp_path / "run"), "--async-workers", "4", "-o", str(out)])
     assert code == 0
     text = out.read_text()
     assert "listen=udp:127.0.0.1:5070" in text
+    assert "async_workers=4" in text
     assert (tmp_path / "s.sqlite3").exists()  # the subscriber table is created too
 
 

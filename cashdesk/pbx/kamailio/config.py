@@ -73,11 +73,14 @@ class KamailioSettings:
     default_max_seconds: int = DEFAULT_MAX_SECONDS
     pike_density: int = DEFAULT_PIKE_DENSITY
     children: int = 4
+    async_workers: int = 2        # run the server's messages (answers, cuts) side by side
     log_level: int = 2            # 1 notice … 2 info … 3 debug
 
     def placeholders(self) -> dict[str, str]:
         if not self.realm or any(c in self.realm for c in '"\\\r\n '):
             raise ConfigError(f"realm {self.realm!r}: a non-empty word without quotes")
+        if self.children < 1 or self.async_workers < 1:
+            raise ConfigError("Kamailio needs at least one SIP worker and one async worker")
         if self.auth_timeout_ms < 100:
             raise ConfigError("the authorisation timeout must be at least 100 ms")
         for path, what in ((self.subscriber_db, "subscriber database"),
@@ -98,6 +101,7 @@ class KamailioSettings:
             "DEFAULT_MAX_SECONDS": str(self.default_max_seconds),
             "PIKE_DENSITY": str(self.pike_density),
             "CHILDREN": str(self.children),
+            "ASYNC_WORKERS": str(self.async_workers),
             "LOG_LEVEL": str(self.log_level),
         }
 
