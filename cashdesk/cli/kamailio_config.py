@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="requests per 2 s from one address before it is blocked")
     parser.add_argument("--children", type=int, default=4, help="SIP worker processes")
     parser.add_argument("--async-workers", type=int, default=2,
-                        help="processes that run the server's answers and cuts")
+                        help="processes that resume INVITEs with the server's answers")
     parser.add_argument("--log-level", type=int, default=2,
                         help="Kamailio debug level (1 notice, 2 info, 3 debug)")
     parser.add_argument("-o", "--output", default="-", metavar="FILE",

@@ -69,7 +69,7 @@ def test_the_workers_are_settings(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workers", [{"children": 0}, {"async_workers": 0}])
 def test_a_config_without_workers_is_refused(tmp_path: Path, workers: dict[str, int]) -> None:
-    # Without async workers every answer would be resumed by evapi's one dispatcher.
+    # Kamailio would not start: async_task_data() needs async workers (seen with 5.6.3).
     with pytest.raises(ConfigError, match="worker"):
         render_config(settings(tmp_path, **workers))
 

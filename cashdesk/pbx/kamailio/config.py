@@ -73,7 +73,7 @@ class KamailioSettings:
     default_max_seconds: int = DEFAULT_MAX_SECONDS
     pike_density: int = DEFAULT_PIKE_DENSITY
     children: int = 4
-    async_workers: int = 2        # run the server's messages (answers, cuts) side by side
+    async_workers: int = 2        # resume INVITEs with the server's answers, side by side
     log_level: int = 2            # 1 notice … 2 info … 3 debug
 
     def placeholders(self) -> dict[str, str]:
