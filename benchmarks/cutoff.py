@@ -42,12 +42,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import heapq
 import json
 import math
-import os
 import socket
 import struct
 import sys
@@ -76,6 +74,7 @@ from tests.pbx.billing import (
     make_world,
 )
 from tests.pbx.harness import CABIN_HOST, Kamailio, Sipp
+from tests.support import websocket
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 RING_MS = 20
@@ -233,25 +232,14 @@ class DeskSocket(StampedReader):
         url = urlsplit(base_url)
         host, port = url.hostname or "127.0.0.1", url.port or 80
         sock = socket.create_connection((host, port), timeout=5)
-        key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall((f"GET {url.path}/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                           f"Authorization: Bearer {token}\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(4096)
-            assert chunk, "the server closed the WebSocket handshake"
-            head += chunk
-        head, self._buffer = head.split(b"\r\n\r\n", 1)
-        assert head.startswith(b"HTTP/1.1 101"), head.decode(errors="replace")
+        self._buffer = websocket.upgrade(sock, host, port, f"{url.path}/events", token)
         super().__init__("desk", sock)
         self.received: list[tuple[float, dict[str, Any]]] = []
         self._frames(time.time())
 
     def _closing(self) -> None:
         with contextlib.suppress(OSError):
-            self._send(0x8, b"")
+            self.sock.sendall(websocket.client_frame(websocket.CLOSE, b""))
 
     def _received(self, data: bytes, arrived: float, address: Any) -> None:
         if not data:
@@ -261,28 +249,12 @@ class DeskSocket(StampedReader):
         self._frames(arrived)
 
     def _frames(self, arrived: float) -> None:
-        while len(self._buffer) >= 2:
-            first, second = self._buffer[0], self._buffer[1]
-            length, start = second & 0x7F, 2
-            if length == 126:
-                (length,), start = struct.unpack(">H", self._buffer[2:4]), 4
-            elif length == 127:
-                (length,), start = struct.unpack(">Q", self._buffer[2:10]), 10
-            if len(self._buffer) < start + length:
-                return
-            payload = self._buffer[start:start + length]
-            self._buffer = self._buffer[start + length:]
-            assert first & 0x80 and not second & 0x80, "fragmented or masked frame"
-            opcode = first & 0x0F
-            if opcode == 0x1:
+        while (frame := websocket.next_frame(self._buffer)) is not None:
+            opcode, payload, self._buffer = frame
+            if opcode == websocket.TEXT:
                 self.received.append((arrived, json.loads(payload)))
-            elif opcode == 0x9:
-                self._send(0xA, payload)
-
-    def _send(self, opcode: int, payload: bytes) -> None:
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+            elif opcode == websocket.PING:
+                self.sock.sendall(websocket.client_frame(websocket.PONG, payload))
 
 
 # --- the run --------------------------------------------------------------------------------

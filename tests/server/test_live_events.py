@@ -4,8 +4,6 @@ with 4401, refused messages, and a stopping server's 1001."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import socket
 import struct
 from datetime import timedelta
@@ -17,6 +15,7 @@ from cashdesk.auth.roles import Permission
 from cashdesk.server.api import live as live_api
 from tests.server.live_world import furnish, start
 from tests.server.scripted import Desk
+from tests.support import websocket
 
 
 async def test_heartbeats_name_the_last_event_and_the_server_time(
@@ -98,15 +97,7 @@ def _slow_socket(port: int, token: str) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Authorization: Bearer {token}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 101"), head
+    websocket.upgrade(sock, "127.0.0.1", port, "/api/v1/events", token, read_size=1)
     return sock
 
 
@@ -114,30 +105,17 @@ def _frames_until_close(sock: socket.socket) -> tuple[int, int]:
     """Read server frames (unmasked) to the close frame: (text frames, close code)."""
     sock.settimeout(10)
     buffer = b""
-
-    def take(n: int) -> bytes:
-        nonlocal buffer
-        while len(buffer) < n:
+    texts = 0
+    while True:
+        while (frame := websocket.next_frame(buffer)) is None:
             chunk = sock.recv(65536)
             if not chunk:
                 raise AssertionError("the connection closed without a close frame")
             buffer += chunk
-        data, buffer = buffer[:n], buffer[n:]
-        return data
-
-    texts = 0
-    while True:
-        first, second = take(2)
-        length = second & 0x7F
-        if length == 126:
-            length = struct.unpack("!H", take(2))[0]
-        elif length == 127:
-            length = struct.unpack("!Q", take(8))[0]
-        payload = take(length)
-        opcode = first & 0x0F
-        if opcode == 0x8:
+        opcode, payload, buffer = frame
+        if opcode == websocket.CLOSE:
             return texts, struct.unpack("!H", payload[:2])[0]
-        texts += opcode == 0x1
+        texts += opcode == websocket.TEXT
 
 
 async def test_a_slow_desk_is_dropped_with_4001_and_the_others_keep_up(
