@@ -368,7 +368,7 @@ class Sipp:
         # At the lowest priority: SIPp's main loop wakes every millisecond (epoll_wait
         # with a 1 ms timeout), so ten cabins are 10,000 wake-ups a second on the
         # cores Kamailio and the server need, and the phones they stand for are other
-        # machines. They still get the CPU whenever it is free.
+        # machines. They still run, and give way when Kamailio or the server wakes.
         self.process = await asyncio.create_subprocess_exec(
             "nice", "-n", "19", "timeout", "--kill-after=3", str(lifetime), binary, *self.args,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,

@@ -57,6 +57,7 @@ def next_frame(buffer: bytes) -> tuple[int, bytes, bytes] | None:
 
 def client_frame(opcode: int, payload: bytes) -> bytes:
     """One frame from a client (masked, as RFC 6455 requires; payloads under 126 bytes)."""
+    assert len(payload) < 126, "longer payloads need an extended length"
     mask = os.urandom(4)
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked
