@@ -111,7 +111,8 @@ def _all(headers: list[tuple[str, str]], *names: str) -> list[str]:
 class StampedReader(threading.Thread):
     """Reads its socket in a thread of its own, each read with the kernel's arrival
     time (SO_TIMESTAMPNS), so what is measured does not wait for this process's Python.
-    Subclasses handle what was read (`_received`) and what is due meanwhile (`_idle`)."""
+    Subclasses handle what was read (`_received`), say how much to read at most
+    (`_wanted`) and do what is due meanwhile (`_idle`)."""
 
     def __init__(self, name: str, sock: socket.socket) -> None:
         super().__init__(name=name, daemon=True)
@@ -130,7 +131,7 @@ class StampedReader(threading.Thread):
         while not self._stopping.is_set():
             self._idle()
             try:
-                data, ancillary, _, address = self.sock.recvmsg(65536, 256)
+                data, ancillary, _, address = self.sock.recvmsg(self._wanted(), 256)
             except TimeoutError:
                 continue
             except OSError:
@@ -139,6 +140,9 @@ class StampedReader(threading.Thread):
 
     def _idle(self) -> None:
         pass
+
+    def _wanted(self) -> int:
+        return 65536
 
     def _closing(self) -> None:
         pass
@@ -223,19 +227,25 @@ class Carrier(StampedReader):
 
 class DeskSocket(StampedReader):
     """A cash desk following `/events` (RFC 6455) on a plain socket, keeping the
-    kernel's arrival time of each message (of the last segment read with it, so never
-    early), as the carrier does for BYEs: the figure is the server's latency, not this
-    process's scheduling. Text frames only, unmasked from the server; pings are
-    answered."""
+    kernel's arrival time of each message, as the carrier does for BYEs: the figure is
+    the server's latency, not this process's scheduling. A TCP read carries the time of
+    the last segment it took, so the desk reads no further than the end of the frame
+    in hand (`websocket.bytes_wanted`): frames that queued up while this thread waited
+    for the CPU are not all stamped with the last one's arrival. Text frames only,
+    unmasked from the server; pings are answered."""
 
     def __init__(self, base_url: str, token: str) -> None:
         url = urlsplit(base_url)
         host, port = url.hostname or "127.0.0.1", url.port or 80
         sock = socket.create_connection((host, port), timeout=5)
-        self._buffer = websocket.upgrade(sock, host, port, f"{url.path}/events", token)
+        self._buffer = websocket.upgrade(sock, host, port, f"{url.path}/events", token,
+                                         read_size=1)
         super().__init__("desk", sock)
         self.received: list[tuple[float, dict[str, Any]]] = []
         self._frames(time.time())
+
+    def _wanted(self) -> int:
+        return websocket.bytes_wanted(self._buffer) or 65536
 
     def _closing(self) -> None:
         with contextlib.suppress(OSError):

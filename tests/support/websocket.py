@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import struct
 
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
@@ -33,24 +32,45 @@ def upgrade(sock: socket.socket, host: str, port: int, path: str, token: str, *,
     return rest
 
 
+def _header(buffer: bytes) -> tuple[int, int] | None:
+    """The first frame's payload length and where its payload starts, or None until
+    its header is whole."""
+    if len(buffer) < 2:
+        return None
+    length, start = buffer[1] & 0x7F, 2
+    if length == 126:
+        start = 4
+    elif length == 127:
+        start = 10
+    if len(buffer) < start:
+        return None
+    if start > 2:
+        length = int.from_bytes(buffer[2:start], "big")
+    return length, start
+
+
+def bytes_wanted(buffer: bytes) -> int:
+    """How many more bytes the first frame in `buffer` needs (its header first): a
+    reader that reads no more than that gets each frame with the kernel's arrival time
+    of its own segment, not of a later one read with it."""
+    header = _header(buffer)
+    if header is None:
+        return (2 if len(buffer) < 2 else {126: 4, 127: 10}[buffer[1] & 0x7F]) - len(buffer)
+    length, start = header
+    return max(start + length - len(buffer), 0)
+
+
 def next_frame(buffer: bytes) -> tuple[int, bytes, bytes] | None:
     """The first whole frame the server sent in `buffer` — (opcode, payload, what
     follows it) — or None until more arrives. A server's frames are unmasked; this
     server does not fragment them."""
-    if len(buffer) < 2:
+    header = _header(buffer)
+    if header is None:
         return None
-    first, second = buffer[0], buffer[1]
-    length, start = second & 0x7F, 2
-    if length == 126:
-        if len(buffer) < 4:
-            return None
-        (length,), start = struct.unpack(">H", buffer[2:4]), 4
-    elif length == 127:
-        if len(buffer) < 10:
-            return None
-        (length,), start = struct.unpack(">Q", buffer[2:10]), 10
+    length, start = header
     if len(buffer) < start + length:
         return None
+    first, second = buffer[0], buffer[1]
     assert first & 0x80 and not second & 0x80, "fragmented or masked frame"
     return first & 0x0F, buffer[start:start + length], buffer[start + length:]
 
