@@ -23,7 +23,7 @@ from aiohttp import ClientSession, web
 from cashdesk.auth.roles import Permission
 from cashdesk.server.app import create_app
 from cashdesk.server.config import ServerConfig
-from cashdesk.server.process import tls_context
+from cashdesk.server.process import event_loop, tls_context
 from cashdesk.server.routes import RouteTable, install
 
 START_TIMEOUT = 20.0
@@ -82,9 +82,20 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path):
     assert process.returncode == 0, err.decode()
     log = log_file.read_text(encoding="utf-8")
     assert f"starting on http://127.0.0.1:{port}" in log
+    # uvloop is a dependency everywhere but Windows (cashdesk.server.process.event_loop)
+    assert ("event loop asyncio" if sys.platform == "win32" else "event loop uvloop") in log
     assert "GET /api/v1/health 200" in log          # the access log
     assert "database closed" in log and "server stopped" in log
     assert b"server stopped" in err                  # stderr too
+
+
+def test_without_uvloop_the_server_runs_on_asyncios_own_loop(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvloop", None)      # import uvloop → ImportError
+    loop = event_loop()
+    try:
+        assert type(loop).__module__.startswith("asyncio.")
+    finally:
+        loop.close()
 
 
 def test_serve_refuses_a_bad_setting_in_one_line(tmp_path):
