@@ -14,7 +14,8 @@ writer thread, the prepaid guard's timer in between.
   calls never race for the same credit, and the loop never waits for the lock.
   Whatever queues up while the writer is busy goes to it together, taken by the
   writer itself whenever it is free: the events as one batch in one transaction
-  (taking in, for a few milliseconds, those that arrive while it is applied),
+  (taking in, for a few milliseconds, those that arrive while it is applied, and
+  lingering a moment after the last for the next of a burst),
   with the waiting authorisations decided first and again after each event
   (`CallTracker.handle_many`), each answer handed over at once. A call's setup is
   held until its answer and deciding one costs a fraction of a millisecond, so an
@@ -89,6 +90,12 @@ CUT_HANDOVER_WAIT_S = 0.02
 #: before it commits (see `CallService._taking_in`): the cost of a commit shared by a
 #: burst, at the price of the first events' commit waiting for the last.
 BATCH_TAKES_IN_S = 0.01
+
+#: How long a batch of PBX events waits, with the tracker free, for the next event of
+#: a burst before it commits (see `CallService._taking_in`): the events of a burst
+#: that arrive just after the first was applied join its transaction instead of
+#: waiting for its commit. Each event is announced as it is applied, before this.
+BATCH_LINGERS_S = 0.001
 
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
@@ -166,6 +173,7 @@ class CallService:
         # Events, in the order the bridges gave them, and authorisations, taken by the
         # writer itself (`_pull`); a deque is safe between threads.
         self._events: deque[PbxEvent] = deque()
+        self._event_arrived = threading.Event()
         self._asking = _WaitingAuthorisations(self)
         self._pull_waiting = False
         self._backstops_wanted: dict[str, int] = {}
@@ -234,6 +242,7 @@ class CallService:
     def on_event(self, event: PbxEvent) -> None:
         """Queue one PBX event for the tracker (never blocks the loop)."""
         self._events.append(event)
+        self._event_arrived.set()
         self._pull_soon()
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
@@ -395,12 +404,28 @@ class CallService:
         those before them (a disk flush each)."""
         until = time.monotonic() + BATCH_TAKES_IN_S
         taken = 0
-        while taken < len(batch) or (self._events and not self._lanes[Lane.TIMER]
+        while taken < len(batch) or (self._more_events(until) and not self._lanes[Lane.TIMER]
                                      and time.monotonic() < until):
             if taken == len(batch):
                 batch.append(self._events.popleft())
             yield batch[taken]
             taken += 1
+
+    def _more_events(self, until: float) -> bool:
+        """Writer thread: whether an event waits, lingering for one up to
+        `BATCH_LINGERS_S` (not past `until`, nor while other work waits) with the
+        tracker free for the loop's authorisations."""
+        if self._events:
+            return True
+        linger = min(BATCH_LINGERS_S, until - time.monotonic())
+        if linger <= 0 or any(self._lanes):
+            return False
+        self._event_arrived.clear()
+        if self._events:
+            return True
+        with self.tracker.at_rest():
+            self._event_arrived.wait(linger)
+        return bool(self._events)
 
     def _answer_from_writer(self, batch: list[_Asking],
                             answers: list[Authorisation | BaseException]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from cashdesk.call_state import CallState
+from cashdesk.calls import service as service_module
 from cashdesk.calls.changes import CallUpdated, Change, SessionUpdated
 from cashdesk.calls.service import CallService, Lane
 from cashdesk.calls.tracker import AuthorisationQueue, CallTracker
@@ -457,6 +458,42 @@ async def test_a_batch_takes_in_the_events_that_arrive_while_it_is_applied(
         assert moves == [CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
         assert commits - before == (1 if call == "c1" else 2)
     await cut
+    await service.async_stop()
+
+
+async def test_a_batch_lingers_for_the_next_event_of_a_burst_with_the_tracker_free(
+        sessions: sessionmaker[Session], clock: FakeClock, monkeypatch: Any) -> None:
+    """After its last event a batch waits a moment (`BATCH_LINGERS_S`, long here) for
+    the next before it commits: the ringing and answer that follow the start join its
+    transaction (one commit for the three), each announced as applied; meanwhile an
+    INVITE is decided on the loop from memory."""
+    monkeypatch.setattr(service_module, "BATCH_LINGERS_S", 0.5)
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=2)
+    commits = 0
+    commit = desk.tracker._commit
+
+    def counted(transaction: SessionTransaction) -> None:
+        nonlocal commits
+        commits += 1
+        commit(transaction)
+    desk.tracker._commit = counted  # type: ignore[method-assign]
+    published: list[Change] = []
+    service._publish = published.append
+    await service.async_inspect(lambda _: None)
+    before = commits
+    bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+    await eventually(lambda: len(published) == 1)          # dialing, not committed
+    assert commits == before
+    asked = AuthorisationRequest("c2", shop.cabins[1], UK, at=clock.now())
+    decision = service.authorise_now(asked)
+    assert decision is not None and decision.allowed
+    bridge.port.on_event(CallRinging("c1", at=clock.now()))
+    bridge.port.on_event(CallAnswered("c1", at=clock.now()))
+    await eventually(partial(answered, desk, "c1"))
+    await service.async_inspect(lambda _: None)
+    assert commits - before == 1
+    moves = [c.call.state for c in published if isinstance(c, CallUpdated)]
+    assert moves == [CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
     await service.async_stop()
 
 
