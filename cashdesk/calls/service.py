@@ -173,7 +173,8 @@ class CallService:
         # Events, in the order the bridges gave them, and authorisations, taken by the
         # writer itself (`_pull`); a deque is safe between threads.
         self._events: deque[PbxEvent] = deque()
-        self._event_arrived = threading.Event()
+        # Set by whatever gives the writer work: ends a batch's lingering (`_more_events`).
+        self._work_arrived = threading.Event()
         self._asking = _WaitingAuthorisations(self)
         self._pull_waiting = False
         self._backstops_wanted: dict[str, int] = {}
@@ -242,7 +243,7 @@ class CallService:
     def on_event(self, event: PbxEvent) -> None:
         """Queue one PBX event for the tracker (never blocks the loop)."""
         self._events.append(event)
-        self._event_arrived.set()
+        self._work_arrived.set()
         self._pull_soon()
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
@@ -420,11 +421,11 @@ class CallService:
         linger = min(BATCH_LINGERS_S, until - time.monotonic())
         if linger <= 0 or any(self._lanes):
             return False
-        self._event_arrived.clear()
+        self._work_arrived.clear()
         if self._events:
             return True
         with self.tracker.at_rest():
-            self._event_arrived.wait(linger)
+            self._work_arrived.wait(linger)
         return bool(self._events)
 
     def _answer_from_writer(self, batch: list[_Asking],
@@ -528,6 +529,7 @@ class CallService:
         with self._jobs_lock:
             self._lanes[lane].append((job, partial(self._trip, work, *args) if trip
                                       else partial(work, *args)))
+        self._work_arrived.set()        # a cut, say, does not wait for a lingering batch
         self._executor.submit(self._run_next)
         return job
 
