@@ -187,6 +187,19 @@ async def started_service(sessions: sessionmaker[Session], clock: FakeClock, *,
     return shop, desk, bridge, service
 
 
+def counting_commits(tracker: CallTracker) -> Callable[[], int]:
+    """From now on the tracker's commits are counted; returns how many so far."""
+    count = 0
+    commit = tracker._commit
+
+    def counted(transaction: SessionTransaction) -> None:
+        nonlocal count
+        count += 1
+        commit(transaction)
+    tracker._commit = counted  # type: ignore[method-assign]
+    return lambda: count
+
+
 @contextlib.contextmanager
 def commits_held(tracker: CallTracker) -> Iterator[threading.Event]:
     """Inside: each of the tracker's commits, once it is at rest (its lock let go),
@@ -432,21 +445,14 @@ async def test_a_batch_takes_in_the_events_that_arrive_while_it_is_applied(
     announced as applied, and all are committed once — unless a cut waits for the
     writer: then the batch commits with what it has, and the cut goes first."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
-    commits = 0
-    commit = desk.tracker._commit
-
-    def counted(transaction: SessionTransaction) -> None:
-        nonlocal commits
-        commits += 1
-        commit(transaction)
-    desk.tracker._commit = counted  # type: ignore[method-assign]
+    commits = counting_commits(desk.tracker)
     published: list[Change] = []
     service._publish = published.append
     for call, cabin in (("c1", 0), ("c2", 1)):
         with first_rest_held(desk.tracker) as resting:
             bridge.port.on_event(CallStarted(call, shop.cabins[cabin], UK, at=clock.now()))
             await eventually(resting.is_set)
-            before = commits
+            before = commits()
             bridge.port.on_event(CallRinging(call, at=clock.now()))
             bridge.port.on_event(CallAnswered(call, at=clock.now()))
             if call == "c2":
@@ -456,7 +462,7 @@ async def test_a_batch_takes_in_the_events_that_arrive_while_it_is_applied(
         moves = [c.call.state for c in published
                  if isinstance(c, CallUpdated) and c.call.pbx_call_id == call]
         assert moves == [CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
-        assert commits - before == (1 if call == "c1" else 2)
+        assert commits() - before == (1 if call == "c1" else 2)
     await cut
     await service.async_stop()
 
@@ -469,21 +475,14 @@ async def test_a_batch_lingers_for_the_next_event_of_a_burst_with_the_tracker_fr
     INVITE is decided on the loop from memory."""
     monkeypatch.setattr(service_module, "BATCH_LINGERS_S", 0.5)
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=2)
-    commits = 0
-    commit = desk.tracker._commit
-
-    def counted(transaction: SessionTransaction) -> None:
-        nonlocal commits
-        commits += 1
-        commit(transaction)
-    desk.tracker._commit = counted  # type: ignore[method-assign]
+    commits = counting_commits(desk.tracker)
     published: list[Change] = []
     service._publish = published.append
     await service.async_inspect(lambda _: None)
-    before = commits
+    before = commits()
     bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
     await eventually(lambda: len(published) == 1)          # dialing, not committed
-    assert commits == before
+    assert commits() == before
     asked = AuthorisationRequest("c2", shop.cabins[1], UK, at=clock.now())
     decision = service.authorise_now(asked)
     assert decision is not None and decision.allowed
@@ -491,7 +490,7 @@ async def test_a_batch_lingers_for_the_next_event_of_a_burst_with_the_tracker_fr
     bridge.port.on_event(CallAnswered("c1", at=clock.now()))
     await eventually(partial(answered, desk, "c1"))
     await service.async_inspect(lambda _: None)
-    assert commits - before == 1
+    assert commits() - before == 1
     moves = [c.call.state for c in published if isinstance(c, CallUpdated)]
     assert moves == [CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
     await service.async_stop()
