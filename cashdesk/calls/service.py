@@ -399,8 +399,9 @@ class CallService:
 
     def _taking_in(self, batch: list[PbxEvent]) -> Iterator[PbxEvent]:
         """Writer thread: the batch's events, then those that arrive while it is being
-        applied (added to `batch`), until `BATCH_TAKES_IN_S` has passed or a cut waits
-        for the writer: a burst of events is applied and announced one after the other
+        applied or within `BATCH_LINGERS_S` after its last (`_more_events`; added to
+        `batch`), until `BATCH_TAKES_IN_S` has passed or a cut waits for the writer:
+        a burst of events is applied and announced one after the other
         and committed once, instead of every few events waiting for the commit of
         those before them (a disk flush each)."""
         until = time.monotonic() + BATCH_TAKES_IN_S
