@@ -90,6 +90,7 @@ from cashdesk.prepaid.timeline import epoch_ms, from_epoch_ms
 from cashdesk.rating.pricing import charge
 from cashdesk.rating.rater import Rater
 from cashdesk.store.models import Account, Call, Callshop
+from cashdesk.store.prepared import PreparedStatements
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ class CallTracker:
         now = self._clock.now()
         for moved in ({"state": CallState.RINGING, "ringing_at": now},
                       {"state": CallState.ANSWERED, "answered_at": now, "session_id": 0}):
-            connection.execute(_UPDATE_CALL, {"call": 0, **moved})  # ids start at 1
+            _UPDATE_CALL.run(connection, {"call": 0, **moved}, moved)  # ids start at 1
         # Every cabin's place and every shop's balance: even the first call after a
         # start is decided from memory.
         generation = self.places.generation
@@ -359,20 +360,21 @@ class CallTracker:
         the whole batch would leave the tracker's memory ahead of the database); the
         call of the failed one is given up (`_give_up`)."""
         mark = outbox.mark()
-        # A plain SAVEPOINT: the session's nested transaction costs several times more,
-        # on every event, and this path writes plain statements (nothing to flush).
-        connection = db.connection()
-        connection.exec_driver_sql("SAVEPOINT pbx_event")
+        # A plain SAVEPOINT, on the driver's own connection: the session's nested
+        # transaction costs several times more, on every event, and this path writes
+        # plain statements (nothing to flush).
+        driver = db.connection().connection
+        driver.cursor().execute("SAVEPOINT pbx_event")
         try:
             self._apply(db, outbox, event)
             db.flush()       # an ORM row of this event (a refusal's) inside the savepoint
         except Exception:
             log.exception("PBX event dropped: %s; its call is hung up", event)
-            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT pbx_event")
+            driver.cursor().execute("ROLLBACK TO SAVEPOINT pbx_event")
             db.expunge_all()     # its ORM rows, if any, were rolled back
             outbox.back_to(mark)
             self._give_up(outbox, event.pbx_call_id)
-        connection.exec_driver_sql("RELEASE SAVEPOINT pbx_event")
+        driver.cursor().execute("RELEASE SAVEPOINT pbx_event")
 
     def _give_up(self, outbox: _Outbox, key: str) -> None:
         """A call whose event could not be stored: what memory holds of it may be ahead
@@ -604,7 +606,7 @@ class CallTracker:
         assert isinstance(rated, RatedCall)
         values = _new_call_values(rated, key, CallState.DIALING, at)
         with self.at_rest():
-            call_id = db.connection().execute(_INSERT_CALL, values).scalar_one()
+            call_id = _INSERT_CALL.run(db.connection(), values).fetchone()[0]
         snapshot = _new_snapshot(call_id, values, rated.currency)
         self._live[key] = _Live(call_id, rated, snapshot)
         self._authorised.pop(key, None)
@@ -722,7 +724,7 @@ class CallTracker:
         """Write a move of a live call (one UPDATE of the columns given, no read: the
         rest of the call is in memory) and announce the call as it now stands."""
         with self.at_rest():
-            db.connection().execute(_UPDATE_CALL, {"call": live.call_id, **values})
+            _UPDATE_CALL.run(db.connection(), {"call": live.call_id, **values}, values)
         kept = {name: value for name, value in values.items() if name in _SNAPSHOT_FIELDS}
         if "price" in kept:
             kept["price"] = Money(kept["price"], live.rated.currency)
@@ -980,8 +982,10 @@ class CallTracker:
 
 # A call's row, written without ORM objects: the tracker keeps each live call's state in
 # memory (`_Live.snapshot`), so a move is one INSERT or UPDATE and nothing is read back.
-_INSERT_CALL = insert(Call).returning(Call.id)
-_UPDATE_CALL = update(Call).where(Call.id == bindparam("call"))
+# A call's INSERT and its moves' UPDATEs, one of each for every event: straight to the
+# driver (see `store.prepared`).
+_INSERT_CALL = PreparedStatements(insert(Call).returning(Call.id))
+_UPDATE_CALL = PreparedStatements(update(Call).where(Call.id == bindparam("call")))
 _SNAPSHOT_FIELDS = frozenset(CallSnapshot.__dataclass_fields__)
 _BALANCE = (select(Account.balance, Account.currency, Callshop.id.label("shop"))
             .outerjoin(Callshop, Callshop.account_id == Account.id)
