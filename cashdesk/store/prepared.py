@@ -24,6 +24,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+#: A parameter without a value of its own: `values` must give it.
+_REQUIRED = object()
+
 
 class PreparedStatement:
     """`statement` (an INSERT, UPDATE or DELETE) compiled for `dialect`, with the value
@@ -33,7 +36,7 @@ class PreparedStatement:
     def __init__(self, statement: ClauseElement, dialect: Dialect,
                  keys: Iterable[str] = ()) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
-        assert isinstance(compiled, SQLCompiler)    # a DML or SELECT statement's
+        assert isinstance(compiled, SQLCompiler)    # not a DDL statement's
         self.sql = compiled.string
         # Constant defaults of the columns not given (`default=""` and the like).
         self._defaults: dict[str, Any] = {}
@@ -50,7 +53,8 @@ class PreparedStatement:
         names = compiled.positiontup if compiled.positional else list(compiled.binds)
         if names is None:
             raise ValueError(f"cannot read the parameters of {self.sql!r}")
-        # (name given in values, name the driver knows, conversion, value if not given)
+        # (name given in values, name the driver knows, conversion, value if not given:
+        # the column's constant default, the bind's own value, or REQUIRED)
         self._binds: list[tuple[str, str, Callable[[Any], Any] | None, Any]] = []
         for name in names:
             bind = compiled.binds[name]
@@ -59,19 +63,17 @@ class PreparedStatement:
                                  "execution; execute it with Connection.execute")
             convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             wire = compiled.escaped_bind_names.get(name, name)
-            self._binds.append((name, wire, convert, bind.value))
+            fixed = self._defaults.get(name, _REQUIRED if bind.required else bind.value)
+            self._binds.append((name, wire, convert, fixed))
         self._positional = compiled.positional
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """What the driver gets for `values` (by column or bind name)."""
         converted = []
         for name, _, convert, fixed in self._binds:
-            if name in values:
-                value = values[name]
-            elif name in self._defaults:
-                value = self._defaults[name]
-            else:
-                value = fixed
+            value = values.get(name, fixed)
+            if value is _REQUIRED:
+                raise KeyError(f"{self.sql!r} needs a value for {name}")
             converted.append(value if convert is None else convert(value))
         if self._positional:
             return converted
@@ -92,6 +94,7 @@ class PreparedStatements:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
+        # By engine dialect (one in the server) and set of value columns.
         self._compiled: dict[tuple[Dialect, frozenset[str]], PreparedStatement] = {}
 
     def run(self, connection: Connection, values: Mapping[str, Any],

@@ -80,6 +80,8 @@ def test_each_set_of_columns_is_compiled_once(session):  # type: ignore[no-untyp
     updates.run(connection, {"call": 0, "state": CallState.FAILED, "sip_code": 486},
                 ["state", "sip_code"])
     assert len(updates._compiled) == 2
+    with pytest.raises(KeyError, match="needs a value for call"):    # as execute would
+        updates.run(connection, {"state": CallState.RINGING})
 
 
 def test_what_cannot_be_sent_as_compiled_is_refused_when_compiled():
