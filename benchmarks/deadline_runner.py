@@ -35,8 +35,8 @@ async def lateness_ms(wait_s: float) -> float:
 
     async def fire(due: int) -> None:
         early_s = due / 1000 - time.time()
-        if early_s > 0:                      # as `CallService._on_time` does
-            time.sleep(min(early_s, runner_module.FIRE_LEAD_S))  # noqa: ASYNC251 - precise, as the writer
+        if early_s > 0:    # the rest slept precisely, as `CallService._on_time` does
+            time.sleep(min(early_s, runner_module.FIRE_LEAD_S))  # noqa: ASYNC251
         if not fired.done():
             fired.set_result(time.time() * 1000 - due)
 
