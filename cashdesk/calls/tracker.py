@@ -981,9 +981,8 @@ class CallTracker:
 
 
 # A call's row, written without ORM objects: the tracker keeps each live call's state in
-# memory (`_Live.snapshot`), so a move is one INSERT or UPDATE and nothing is read back.
-# A call's INSERT and its moves' UPDATEs, one of each for every event: straight to the
-# driver (see `store.prepared`).
+# memory (`_Live.snapshot`), so a move is one INSERT or UPDATE and nothing is read back;
+# one of them for every event, so they go straight to the driver (`store.prepared`).
 _INSERT_CALL = PreparedStatements(insert(Call).returning(Call.id))
 _UPDATE_CALL = PreparedStatements(update(Call).where(Call.id == bindparam("call")))
 _SNAPSHOT_FIELDS = frozenset(CallSnapshot.__dataclass_fields__)

@@ -11,7 +11,9 @@ dialect — and drops the machinery around them.
 
 Only for plain statements: no parameters completed at execution (an IN list, a
 callable value) and no Python-side defaults but constants; anything else is refused
-when it is compiled, not silently mis-sent.
+when it is compiled, not silently mis-sent. A failing statement raises the driver's
+own error (sqlite3's, psycopg's), not SQLAlchemy's wrapper of it: callers catch
+`Exception`, as the tracker's savepoint around each event does.
 """
 
 from __future__ import annotations
