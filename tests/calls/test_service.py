@@ -531,8 +531,10 @@ async def test_a_batch_lingers_for_the_next_event_of_a_burst_with_the_tracker_fr
     transaction (one commit for the three), each announced as applied; meanwhile an
     INVITE is decided on the loop from memory."""
     # Long (it ends as soon as the next event comes), so that the checks below hold
-    # on a loaded machine too.
+    # on a loaded machine too; the batch's time limit, which also caps the linger,
+    # likewise.
     monkeypatch.setattr(service_module, "BATCH_LINGERS_S", 5.0)
+    monkeypatch.setattr(service_module, "BATCH_TAKES_IN_S", 5.0)
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=2)
     batches = recording_batches(desk.tracker)
     commits = counting_commits(desk.tracker)
