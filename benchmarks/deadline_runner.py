@@ -4,7 +4,8 @@ that end only 0.2 % early (the share before session 8).
 
 The real `DeadlineRunner` on the server's loop (uvloop where installed) waits for a
 deadline `--wait` seconds ahead; its `fire` is called up to `FIRE_LEAD_S` early and
-sleeps the rest as the server's writer does. Printed: the lateness at the instant.
+sleeps the rest (the server decides its cuts meanwhile and spins the last 2 ms,
+`CallService._at_instant`). Printed: the runner's lateness at the instant.
 
     python benchmarks/deadline_runner.py [--wait 2.0] [--times 8]
 """
@@ -35,7 +36,7 @@ async def lateness_ms(wait_s: float) -> float:
 
     async def fire(due: int) -> None:
         early_s = due / 1000 - time.time()
-        if early_s > 0:    # the rest slept precisely, as `CallService._on_time` does
+        if early_s > 0:    # the rest slept precisely: the runner's lateness alone
             time.sleep(min(early_s, runner_module.FIRE_LEAD_S))  # noqa: ASYNC251
         if not fired.done():
             fired.set_result(time.time() * 1000 - due)

@@ -34,7 +34,9 @@ writer thread, the prepaid guard's timer in between.
 - A `DeadlineRunner` sleeps until the guard's next deadline. Any operation may move
   it, so the writer computes it at the end of the same trip and hands it over with
   the operation's changes and commands: one hand-over to the loop per trip, no extra
-  trip to the writer to ask.
+  trip to the writer to ask. The cuts due at a deadline are decided on the writer
+  just before it (from memory, `CallTracker.take_due`), sent by the loop at the
+  instant, each bridge's in one batch, and closed in the database after.
 
 The server builds one `CallService` per process, `await async_start()` in its
 `cleanup_ctx` and `await async_stop()` on the way out.
@@ -68,7 +70,7 @@ from cashdesk.pbx.bridge import (
     SetBackstop,
 )
 from cashdesk.pbx.events import CallStarted, PbxEvent
-from cashdesk.prepaid.runner import FIRE_LEAD_S, DeadlineRunner
+from cashdesk.prepaid.runner import DeadlineRunner
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,11 @@ class Lane(IntEnum):
 #: How long the writer waits for the loop to send the guard's cuts before it goes on
 #: closing the calls (see `CallService._cuts_from_writer`).
 CUT_HANDOVER_WAIT_S = 0.02
+
+#: How long before a cut's instant the bridges are woken, and how much of that is spun
+#: on the loop rather than slept (see `CallService._at_instant`).
+CUT_WAKE_S = 0.005
+CUT_SPIN_S = 0.002
 
 #: How long a batch of PBX events takes in those that arrive while it is applied
 #: before it commits (see `CallService._taking_in`): the cost of a commit shared by a
@@ -601,17 +608,18 @@ class CallService:
         the order the writer made them; then the timer learns the next deadline —
         unless the loop admitted a call since it was computed (`decided_on_loop`):
         then it asks again. Returns the tasks sending cuts."""
-        cutting = []
+        cuts = []
         for is_change, item in outgoing:
             try:
                 if is_change:
                     self._publish(item)
+                elif isinstance(item, Cut):
+                    cuts.append(item)
                 else:
-                    task = self._send(item)
-                    if task is not None:
-                        cutting.append(task)
+                    self._send_backstop(item)
             except Exception:
                 log.exception("could not hand over %s", item)
+        cutting = self._send_cuts(cuts)
         if known and decided_on_loop in (None, self._decided_on_loop):
             self.runner.deadline_is(deadline)
         elif known is not None:
@@ -627,16 +635,42 @@ class CallService:
             return self.tracker.next_deadline()
 
     async def _fire(self, deadline: int) -> None:
-        await self._writer(self._on_time, deadline, lane=Lane.TIMER)
+        """The guard's work due at `deadline`, asked for up to `FIRE_LEAD_S` early (see
+        `prepaid.runner`). Its cuts are decided at once on the writer (from memory),
+        then sent from the loop at the instant itself, before their database work: the
+        writer's thread, asleep for seconds, can take milliseconds to wake and get
+        going, and a cut is due to the millisecond. A call that ends in between is
+        still recorded as cut at the instant (its end is at most that much earlier)."""
+        cuts = await self._writer(self.tracker.take_due, deadline, lane=Lane.TIMER)
+        await self._at_instant(deadline, cutting=bool(cuts))
+        # Closing the calls (the writer's work) waits until the cuts are written: it
+        # would hold the interpreter lock the loop needs to write them.
+        await asyncio.gather(*self._send_cuts(cuts), return_exceptions=True)
+        await self._writer(self.tracker.on_time, lane=Lane.TIMER)
 
-    def _on_time(self, deadline: int) -> None:
-        """Writer thread: the guard's work due at `deadline`. The runner asks up to
-        `FIRE_LEAD_S` early (its timer is coarse, see `prepaid.runner`): the rest is
-        slept here, precisely, with nothing else started meanwhile."""
-        early_s = deadline / 1000 - self.tracker.clock.now().timestamp()
-        if early_s > 0:
-            time.sleep(min(early_s, FIRE_LEAD_S))
-        self.tracker.on_time()
+    async def _at_instant(self, deadline: int, *, cutting: bool) -> None:
+        """On the loop: return when the clock reaches `deadline` (epoch ms). With cuts
+        to send, the bridges are woken `CUT_WAKE_S` before (`wake_for_cuts`), and the
+        last `CUT_SPIN_S` are spun rather than slept: the loop's timer can wake it a
+        millisecond or more late, and a process that slept for seconds runs slow for
+        its first milliseconds (measured on the test VM: resources/kamailio/README.md).
+        Bounded in real time, so a test's fake clock cannot hold it."""
+        clock = self.tracker.clock
+        left_s = deadline / 1000 - clock.now().timestamp()
+        if not cutting:
+            await asyncio.sleep(max(0.0, left_s))
+            return
+        if left_s > CUT_WAKE_S:
+            await asyncio.sleep(left_s - CUT_WAKE_S)
+            left_s = deadline / 1000 - clock.now().timestamp()
+        for bridge in self.bridges:
+            bridge.wake_for_cuts()
+        if left_s > CUT_SPIN_S:
+            await asyncio.sleep(left_s - CUT_SPIN_S)
+            left_s = deadline / 1000 - clock.now().timestamp()
+        give_up = time.perf_counter() + min(left_s, CUT_SPIN_S)
+        while clock.now().timestamp() * 1000 < deadline and time.perf_counter() < give_up:
+            pass
 
     def _from_writer_change(self, change: Change) -> None:
         self._from_writer(True, change)
@@ -673,28 +707,33 @@ class CallService:
         else:
             self._hand_over([(is_change, item)], None, False)
 
-    def _send(self, command: BridgeCommand) -> asyncio.Task[Any] | None:
-        if isinstance(command, SetBackstop):
-            # Coalesced per call: while updates are being sent, only a call's latest
-            # value waits; one task sends them all (not one task per call).
-            self._backstops_wanted[command.pbx_call_id] = command.max_duration_s
-            if not self._backstops_sending:
-                self._backstops_sending = True
-                self._spawn(self._send_backstops())
-            return None
-        assert isinstance(command, Cut)
-        self._backstops_wanted.pop(command.pbx_call_id, None)
-        return self._spawn(self._send_cut(command))
+    def _send_backstop(self, command: SetBackstop) -> None:
+        """Coalesced per call: while updates are being sent, only a call's latest value
+        waits; one task sends them all (not one task per call)."""
+        self._backstops_wanted[command.pbx_call_id] = command.max_duration_s
+        if not self._backstops_sending:
+            self._backstops_sending = True
+            self._spawn(self._send_backstops())
 
-    async def _send_cut(self, command: Cut) -> None:
-        bridge = self._carriers.get(command.pbx_call_id)
-        targets = [bridge] if bridge is not None else self.bridges
-        for target in targets:
-            try:
-                await target.cut(command.pbx_call_id, command.reason)
-            except Exception:
-                log.exception("bridge %s could not cut call %s (its backstop still will)",
-                              target.name, command.pbx_call_id)
+    def _send_cuts(self, cuts: list[Cut]) -> list[asyncio.Task[Any]]:
+        """One task per bridge, sending it the cuts of its calls together (see
+        `PbxBridge.cut_many`); a call whose bridge is forgotten goes to every bridge."""
+        batches: dict[PbxBridge, list[tuple[str, CutReason]]] = {}
+        for cut in cuts:
+            self._backstops_wanted.pop(cut.pbx_call_id, None)
+            bridge = self._carriers.get(cut.pbx_call_id)
+            for target in [bridge] if bridge is not None else self.bridges:
+                batches.setdefault(target, []).append((cut.pbx_call_id, cut.reason))
+        return [self._spawn(self._send_cut_batch(bridge, batch))
+                for bridge, batch in batches.items()]
+
+    async def _send_cut_batch(self, bridge: PbxBridge,
+                              cuts: list[tuple[str, CutReason]]) -> None:
+        try:
+            await bridge.cut_many(cuts)
+        except Exception:
+            log.exception("bridge %s could not cut %s (their backstops still will)",
+                          bridge.name, ", ".join(call for call, _ in cuts))
 
     async def _send_backstops(self) -> None:
         try:

@@ -220,6 +220,9 @@ class CallTracker:
         self._early_ends: dict[str, tuple[int, CallEnded]] = {}
         # When backstop updates may next go out (see BACKSTOP_INTERVAL_MS).
         self._backstops_due = 0
+        # Cuts decided ahead of their instant (`take_due`), their database work left to
+        # the next transaction.
+        self._taken: list[GuardCut] = []
 
     # ------------------------------------------------------------------ start-up --
     def load(self) -> int:
@@ -455,6 +458,16 @@ class CallTracker:
     def next_deadline_at(self) -> datetime | None:
         deadline = self.next_deadline()
         return None if deadline is None else from_epoch_ms(deadline)
+
+    def take_due(self, up_to_ms: int) -> list[Cut]:
+        """The guard's cuts due by `up_to_ms` (at most a few milliseconds ahead), decided
+        now from memory, for the caller to send to the PBX at their instant. Their
+        database work is left to the next transaction (`on_time`, or whatever comes
+        first), which records them at their instant. Memory only: a fraction of a
+        millisecond, so it can be done before the instant rather than at it."""
+        due = self.guard.due(max(up_to_ms, self._now_ms()))
+        self._taken += due
+        return [Cut(cut.call, cut.reason) for cut in due]
 
     def on_time(self) -> None:
         """Carry out what is due now: cut the calls of exhausted budgets at their
@@ -882,9 +895,11 @@ class CallTracker:
     @contextmanager
     def _transaction(self, outbox: _Outbox, *, cuts_first: bool = True) -> Iterator[Session]:
         """One transaction per operation; announcements only after it committed. It
-        begins with the guard's cuts due now (see `_take_due`), unless the operation
-        takes them itself."""
-        due = self._take_due() if cuts_first else []
+        begins with the cuts taken ahead (`take_due`) and the guard's cuts due now (see
+        `_take_due`), unless the operation takes the latter itself."""
+        due, self._taken = self._taken, []
+        if cuts_first:
+            due += self._take_due()
         with self._sessions() as db, db.begin() as transaction:
             for cut in due:
                 self._apply_cut(db, outbox, cut)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -193,6 +193,24 @@ class PbxBridge(ABC):
     @abstractmethod
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
         """Hang up both legs of the call. Unknown or already ended calls are no error."""
+
+    def wake_for_cuts(self) -> None:
+        """Cuts follow within milliseconds: a bridge may wake its PBX's side now, so it
+        is running when they come (see `CallService._at_instant`). Never blocks."""
+
+    async def cut_many(self, cuts: Sequence[tuple[str, CutReason]]) -> None:
+        """Hang up calls due at the same instant (the guard cuts every call of an
+        exhausted budget at once). Here one after the other, each tried even if one
+        before failed (the first failure is raised after); a bridge whose PBX can
+        release every call's carrier leg before the rest of any call does so."""
+        failure: Exception | None = None
+        for pbx_call_id, reason in cuts:
+            try:
+                await self.cut(pbx_call_id, reason)
+            except Exception as exc:  # noqa: BLE001 - raised after the others were tried
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     @abstractmethod
     async def set_backstop(self, pbx_call_id: str, max_duration_s: int) -> None:

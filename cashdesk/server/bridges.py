@@ -31,7 +31,7 @@ import contextlib
 import importlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -280,6 +280,17 @@ class SupervisedBridge(PbxBridge):
                         self.link.kind)
             return
         await self.inner.cut(pbx_call_id, reason)
+
+    def wake_for_cuts(self) -> None:
+        if self._started:
+            self.inner.wake_for_cuts()
+
+    async def cut_many(self, cuts: Sequence[tuple[str, CutReason]]) -> None:
+        if not self._started:
+            log.warning("cuts of %s not sent: the PBX (%s) is not connected",
+                        ", ".join(call for call, _ in cuts), self.link.kind)
+            return
+        await self.inner.cut_many(cuts)
 
     async def set_backstop(self, pbx_call_id: str, max_duration_s: int) -> None:
         if self._started:

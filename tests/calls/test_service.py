@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -50,6 +50,9 @@ class FakeBridge(PbxBridge):
         self.cuts: list[tuple[str, CutReason]] = []
         self.backstops: list[tuple[str, int]] = []
         self.started = self.stopped = False
+        # `wake_for_cuts` and each `cut_many`, in order; `seen` is called with each batch.
+        self.calls: list[Any] = []
+        self.seen: Callable[[list[tuple[str, CutReason]]], None] = lambda batch: None
 
     async def async_start(self) -> None:
         self.started = True
@@ -59,6 +62,14 @@ class FakeBridge(PbxBridge):
 
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
         self.cuts.append((pbx_call_id, reason))
+
+    def wake_for_cuts(self) -> None:
+        self.calls.append("wake")
+
+    async def cut_many(self, cuts: Sequence[tuple[str, CutReason]]) -> None:
+        self.calls.append(list(cuts))
+        self.seen(list(cuts))
+        await super().cut_many(cuts)
 
     async def set_backstop(self, pbx_call_id: str, max_duration_s: int) -> None:
         self.backstops.append((pbx_call_id, max_duration_s))
@@ -134,6 +145,43 @@ async def test_a_call_through_the_service(sessions: sessionmaker[Session],
     assert desk.call("c1").state is CallState.CUT
     await service.async_stop()
     assert bridge.stopped
+    desk.check_ledger(shop.callshop_id)
+
+
+async def test_the_cuts_of_an_instant_reach_their_bridge_together_before_the_database(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """Decided ahead on the writer, sent from the loop at the instant: the bridge is
+    woken first, gets every call's cut in one batch, and only then are the calls
+    closed in the database, at the instant."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="1.00", cabins=2)
+    desk = Desk.open(sessions, clock)
+    bridge = FakeBridge()
+    service = CallService(desk.tracker, [bridge])
+    await service.async_start()
+    port = bridge.port
+    calls = ["c1", "c2"]
+    for call, cabin in zip(calls, shop.cabins, strict=True):
+        answer = await port.async_authorise(AuthorisationRequest(call, cabin, UK,
+                                                                 at=clock.now()))
+        assert answer.allowed
+        for event in (CallStarted(call, cabin, UK, at=clock.now()),
+                      CallAnswered(call, at=clock.now())):
+            port.on_event(event)
+    await eventually(lambda: all(desk.tracker.is_live(c) for c in calls))
+    instant = await service.async_inspect(lambda tracker: tracker.guard.next_cut())
+    assert instant is not None
+    states_when_cut: list[list[CallState]] = []
+    bridge.seen = lambda batch: states_when_cut.append([desk.call(c).state for c, _ in batch])
+
+    clock.advance((instant - epoch_ms(clock.now())) / 1000)
+    service.runner.wake()
+    await eventually(lambda: all(desk.call(c).state is CallState.CUT for c in calls))
+    cuts = [(c, CutReason.CREDIT_EXHAUSTED) for c in calls]
+    assert bridge.calls == ["wake", cuts] and bridge.cuts == cuts
+    assert states_when_cut == [[CallState.ANSWERED, CallState.ANSWERED]]
+    assert [epoch_ms(desk.call(c).ended_at) for c in calls] == [instant, instant]
+    await service.async_stop()
     desk.check_ledger(shop.callshop_id)
 
 

@@ -268,6 +268,40 @@ def test_credit_running_out_cuts_every_call_at_the_exact_instant(
     desk.check_ledger(shop.callshop_id)
 
 
+def test_cuts_taken_ahead_are_recorded_at_their_instant_by_the_next_transaction(
+        any_sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The server takes the cuts a few milliseconds before their instant (to send them
+    at it) and leaves their database work to whatever runs next on the writer."""
+    with any_sessions.begin() as db:
+        shop = make_shop(db, clock, balance="2.00", cabins=3)
+    desk = Desk.open(any_sessions, clock)
+    cut_calls = [desk.connect(cabin, "0044207946000") for cabin in shop.cabins[:2]]
+    instant = desk.tracker.guard.next_cut()
+    assert instant is not None
+    desk.advance_to(instant - 20)
+    assert desk.tracker.take_due(instant - 30) == []      # nothing due by then
+    taken = desk.tracker.take_due(instant)
+    assert taken == [Cut(c, CutReason.CREDIT_EXHAUSTED) for c in cut_calls]
+    assert desk.cuts() == []                   # the taker sends them, not `on_cuts`
+    assert [desk.call(c).state for c in cut_calls] == [CallState.ANSWERED] * 2
+    # Memory is past the instant already: the exhausted account admits no new call.
+    late = desk.tracker.authorise(AuthorisationRequest("late", shop.cabins[2],
+                                                         "0044207946000"))
+    assert (late.allowed, late.sip_code) == (False, 402)
+    # The next operation (here the cabin hanging up before the instant) records them
+    # at their instant first; the hang-up of a call already cut changes nothing.
+    desk.hang_up(cut_calls[0])
+    for call in (desk.call(c) for c in cut_calls):
+        assert call.state is CallState.CUT and call.hangup_reason == "credit_exhausted"
+        assert epoch_ms(call.ended_at) == instant
+        assert call.cost == charge(buy_terms(call), talk_ms(call), "EUR").amount.amount
+    desk.advance_to(instant)
+    desk.tracker.on_time()                     # nothing left to do, nothing twice
+    assert desk.cuts() == []
+    assert 0 <= desk.balance(shop.account_id) < Decimal("2.00")
+    desk.check_ledger(shop.callshop_id)
+
+
 @pytest.mark.parametrize("count", [1, 12, 40])
 def test_many_mixed_calls_are_cut_at_the_independently_computed_instant(
         sessions: sessionmaker[Session], clock: FakeClock, count: int) -> None:

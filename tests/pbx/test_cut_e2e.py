@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.pbx.conftest import SippFactory
-from tests.pbx.harness import EvapiPeer, Kamailio, ReceivedEvent, SippResult
+from tests.pbx.harness import CARRIER_HOST, EvapiPeer, Kamailio, ReceivedEvent, SippResult
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +70,44 @@ async def test_cut_sends_bye_to_both_legs_every_time(kamailio: Kamailio, evapi_p
     # From the server's cut to the BYE at each leg.
     delays = sorted(max(to_cabin[c], to_carrier[c]) - sent for c, sent in cut_sent.items())
     assert delays[len(delays) // 2] < 0.02 and delays[-1] < 0.2, delays
+    assert "0" == kamailio.rpc("dlg.stats_active").split("all:")[1].split()[0]
+
+
+async def test_cuts_due_together_release_every_carrier_before_any_cabin(
+        kamailio: Kamailio, evapi_peer: EvapiPeer, sipp: SippFactory) -> None:
+    """The bridge's batch: every call's `cut_carrier`, then every call's `cut`, in one
+    write. Each leg gets one BYE (SIPp fails a call on a second one), every call is
+    reported once, and Kamailio sends every carrier's BYE before any cabin's."""
+    calls = 5
+    await sipp.async_register("cabin1")
+    at_once = ["-l", str(calls)]    # all up together (the last -l is SIPp's)
+    carrier = await sipp.carrier("carrier_answer", calls=calls, timeout_s=15,
+                                 extra=at_once).async_start()
+    cabin = await sipp.cabin("cabin_call_until_bye", calls=calls, timeout_s=15,
+                             extra=at_once).async_start()
+    answered = await evapi_peer.async_wait_for("answered", calls, timeout=10)
+    await asyncio.sleep(0.05)        # the cabins' ACKs pass first (see above)
+    call_ids = [event.message["call_id"] for event in answered]
+    assert evapi_peer.client is not None
+    evapi_peer.client.send_all_now(
+        [{"type": "cut_carrier", "call_id": c} for c in call_ids]
+        + [{"type": "cut", "call_id": c} for c in call_ids])
+    cabin_result, carrier_result = await cabin.async_result(), await carrier.async_result()
+    assert cabin_result.ok, cabin_result.describe()
+    assert carrier_result.ok, carrier_result.describe()
+    to_cabin, to_carrier = bye_times(cabin_result), bye_times(carrier_result)
+    assert set(to_cabin) == set(to_carrier) == set(call_ids)
+
+    results = await evapi_peer.async_wait_for("cut_result", calls)
+    assert {r.message["state"] for r in results} == {"answered"}
+    ended = await evapi_peer.async_wait_for("ended", calls)
+    assert sorted(e.message["call_id"] for e in ended) == sorted(call_ids)
+    assert {(e.message["hangup_by"], e.message["reason"]) for e in ended} == {("pbx", "cut")}
+    # Kamailio's own record of the BYEs it sent, in its order: carriers first.
+    byes = await evapi_peer.async_wait_for("bye", 2 * calls)
+    hosts = [re.match(r"sip:(?:[^@]*@)?([^:;]+)", b.message["ruri"]) for b in byes]
+    to_the_carrier = [host is not None and host.group(1) == CARRIER_HOST for host in hosts]
+    assert to_the_carrier == [True] * calls + [False] * calls, [b.message["ruri"] for b in byes]
     assert "0" == kamailio.rpc("dlg.stats_active").split("all:")[1].split()[0]
 
 

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -182,16 +182,37 @@ class KamailioBridge(PbxBridge):
                 await task
 
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
-        if pbx_call_id in self._authorising:
-            # Not routed yet: the authorisation about to be sent becomes a refusal.
-            self._cut_while_authorising.add(pbx_call_id)
-        log.info("cut %s: %s", pbx_call_id, reason.value)
+        await self.cut_many([(pbx_call_id, reason)])
+
+    def wake_for_cuts(self) -> None:
+        """A no-op message: Kamailio's evapi process, asleep for seconds, takes
+        milliseconds to get going on a busy VM; this way it is running when the cuts
+        come (README.md: its first BYE 6.0 → 4.2 ms p50 after them)."""
+        with contextlib.suppress(NotConnected):
+            self.client.send_now({"type": "wake"})
+
+    async def cut_many(self, cuts: Sequence[tuple[str, CutReason]]) -> None:
+        """Every call's carrier leg first (`cut_carrier`), then each call's `cut` (its
+        report, the cabin's BYE, the result), in one write: Kamailio handles them one
+        by one, and no carrier waits for another call's report and cabin. Logged after
+        the write, which is what the instant waits for."""
+        for pbx_call_id, _ in cuts:
+            if pbx_call_id in self._authorising:
+                # Not routed yet: the authorisation about to be sent becomes a refusal.
+                self._cut_while_authorising.add(pbx_call_id)
+        messages: list[JsonObject] = []
+        if len(cuts) > 1:
+            messages += [{"type": "cut_carrier", "call_id": call} for call, _ in cuts]
+        messages += [{"type": "cut", "call_id": call} for call, _ in cuts]
         try:
-            await self.client.async_send({"type": "cut", "call_id": pbx_call_id})
+            self.client.send_all_now(messages)
+            await self.client.async_drain()
         except NotConnected:
-            self._unsent_cuts[pbx_call_id] = reason
+            self._unsent_cuts.update(cuts)     # sent again once reconnected
             raise
-        self._unsent_cuts.pop(pbx_call_id, None)
+        for pbx_call_id, reason in cuts:
+            self._unsent_cuts.pop(pbx_call_id, None)
+            log.info("cut %s: %s", pbx_call_id, reason.value)
 
     async def set_backstop(self, pbx_call_id: str, max_duration_s: int) -> None:
         call = self._calls.get(pbx_call_id)
@@ -372,10 +393,10 @@ class KamailioBridge(PbxBridge):
 
     async def _on_connected(self) -> None:
         self._status(True)
-        for call_id, reason in list(self._unsent_cuts.items()):
-            log.info("cut %s again now that Kamailio is back (%s)", call_id, reason.value)
+        if self._unsent_cuts:
+            log.info("cut %s again now that Kamailio is back", ", ".join(self._unsent_cuts))
             with contextlib.suppress(EvapiError):
-                await self.cut(call_id, reason)
+                await self.cut_many(list(self._unsent_cuts.items()))
         if not self._started:
             return  # the server reconciles itself once `async_start` returns
         # Not awaited here: the RPC's reply comes through the reader this hook precedes.

@@ -23,7 +23,7 @@ import json
 import logging
 import random
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
@@ -200,11 +200,24 @@ class EvapiClient:
             raise NotConnected(f"evapi {self.host}:{self.port} is not connected")
         writer.write(encode_message(message))
 
+    def send_all_now(self, messages: Iterable[JsonObject]) -> None:
+        """Write messages in one go (one write, so the PBX reads them together), as
+        `send_now`."""
+        writer = self._writer
+        if writer is None or not self.connected:
+            raise NotConnected(f"evapi {self.host}:{self.port} is not connected")
+        writer.write(b"".join(map(encode_message, messages)))
+
     async def async_send(self, message: JsonObject) -> None:
         """Send one message (`send_now`), then wait while the socket's buffer is full."""
         self.send_now(message)
+        await self.async_drain()
+
+    async def async_drain(self) -> None:
+        """Wait while the socket's buffer is full."""
         writer = self._writer
-        assert writer is not None
+        if writer is None:
+            raise NotConnected(f"evapi {self.host}:{self.port} is not connected")
         try:
             await writer.drain()
         except (ConnectionError, OSError) as exc:
