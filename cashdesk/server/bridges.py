@@ -275,11 +275,7 @@ class SupervisedBridge(PbxBridge):
         self.link.assume(False, "stopped")
 
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
-        if not self._started:
-            log.warning("cut of %s not sent: the PBX (%s) is not connected", pbx_call_id,
-                        self.link.kind)
-            return
-        await self.inner.cut(pbx_call_id, reason)
+        await self.cut_many([(pbx_call_id, reason)])
 
     def wake_for_cuts(self) -> None:
         if self._started:

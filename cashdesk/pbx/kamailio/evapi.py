@@ -195,10 +195,7 @@ class EvapiClient:
         answer the PBX waits for). Raises NotConnected rather than queueing: a command
         the server could not deliver must be handled now (retried, or the call
         refused)."""
-        writer = self._writer
-        if writer is None or not self.connected:
-            raise NotConnected(f"evapi {self.host}:{self.port} is not connected")
-        writer.write(encode_message(message))
+        self.send_all_now([message])
 
     def send_all_now(self, messages: Iterable[JsonObject]) -> None:
         """Write messages in one go (one write, so the PBX reads them together), as
