@@ -24,10 +24,13 @@ writer thread, the prepaid guard's timer in between.
   (another call of the same account answered): admission is the same either way (that
   call holds its first increment until its billing passes it), and the talk time
   given as the new call's first backstop is replaced by the exact one once it is
-  answered. Likewise a live call's move (dialing, ringing,
-  answered) goes to the desks as soon as its event is applied; what calls cost, once
-  committed. What waits is taken in three lanes: the timer's cuts first, then the
-  PBX's work, then the rest (top-ups, rate refreshes, reads).
+  answered. Likewise a live call's move (dialing, ringing, answered) goes to the
+  desks as soon as its event is applied — a ringing or an answer even before, from
+  memory on the loop, when the tracker is free as it arrives
+  (`CallTracker.show_from_memory`): in a burst the writer may be applying the other
+  calls' events for milliseconds. What calls cost goes to the desks once committed.
+  What waits is taken in three lanes: the timer's cuts first, then the PBX's work,
+  then the rest (top-ups, rate refreshes, reads).
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.
@@ -69,7 +72,7 @@ from cashdesk.pbx.bridge import (
     PbxBridge,
     SetBackstop,
 )
-from cashdesk.pbx.events import CallStarted, PbxEvent
+from cashdesk.pbx.events import CallAnswered, CallRinging, CallStarted, PbxEvent
 from cashdesk.prepaid.runner import DeadlineRunner
 
 log = logging.getLogger(__name__)
@@ -248,10 +251,31 @@ class CallService:
 
     # ------------------------------------------------------------ from bridges ---
     def on_event(self, event: PbxEvent) -> None:
-        """Queue one PBX event for the tracker (never blocks the loop)."""
+        """Queue one PBX event for the tracker (never blocks the loop); a live call's
+        move is shown to the desks at once if memory allows (`_show_now`)."""
+        if isinstance(event, (CallRinging, CallAnswered)):
+            self._show_now(event)
         self._events.append(event)
         self._work_arrived.set()
         self._pull_soon()
+
+    def _show_now(self, event: PbxEvent) -> None:
+        """On the loop: the move `event` makes, published before the writer applies
+        it, if the tracker is free (`CallTracker.show_from_memory`). Events queued
+        before it are not applied yet: a call whose start waits among them is not
+        live in memory and is shown by the writer; anything shown out of order is
+        older news the desks' board drops."""
+        if not self._tracker_lock.acquire(blocking=False):
+            return       # the writer is at work: it announces the move as it applies it
+        try:
+            change = self.tracker.show_from_memory(event)
+        except Exception:
+            log.exception("could not show %s from memory; the writer announces it", event)
+            change = None
+        finally:
+            self._tracker_lock.release()
+        if change is not None:
+            self._publish(change)
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         """The tracker's answer (see `CallTracker.authorise`)."""

@@ -17,17 +17,19 @@ change is committed before anything is announced (`on_change`) or sent to the PB
 first: they must act now, and a cut costs nothing; and, with `announce_live`, a live
 call's move (dialing, ringing, answered) as soon as its event is applied: that is the
 PBX's news, not money, and the desk shows it as it happens rather than after the rest
-of the batch and the commit. What a call cost, a session owes and a balance holds is
+of the batch and the commit; with `show_from_memory`, a ringing or an answer even
+before its event is applied. What a call cost, a session owes and a balance holds is
 announced once stored.
 
 The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
 runs every method in one writer thread, keeping database work short and synchronous;
 `on_change` and `on_command` are called in that thread and must only hand over. The
-one exception is `authorise_from_memory`, which another thread may call while it holds
-the lock the writer holds for every other method — except inside `at_rest`, entered
-around an event's statements and each commit, only where the tracker's memory is
-whole: every call the guard holds credit for is authorised or live (a call starting
-stays authorised until it is live), so only the database is busy meanwhile.
+exceptions are `authorise_from_memory` and `show_from_memory`, which another thread
+may call while it holds the lock the writer holds for every other method — except
+inside `at_rest`, entered around an event's statements and each commit, only where
+the tracker's memory is whole: every call the guard holds credit for is authorised or
+live (a call starting stays authorised until it is live), so only the database is
+busy meanwhile.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class _Live:
     #: UPDATE of the columns it changes and announced without reading the call back.
     snapshot: CallSnapshot
     answered_ms: int | None = None
+    #: The call as the desks were last shown it, when that is ahead of `snapshot`
+    #: (`show_from_memory`); None: as `snapshot`.
+    shown: CallSnapshot | None = None
 
     @property
     def state(self) -> CallState:
@@ -323,6 +328,33 @@ class CallTracker:
         self._authorised[key] = _Authorised(rated, epoch_ms(at), asked=request)
         longest = admission.max_duration_ms
         return Authorisation.allow(None if longest is None else backstop_seconds(longest))
+
+    def show_from_memory(self, event: PbxEvent) -> Change | None:
+        """A live call's move (ringing, answered) as the desks should see it, from
+        memory, before the event is applied: the PBX's news reaches them without
+        waiting for the writer, which may be busy with a burst's other events for
+        milliseconds. Memory is only read, apart from remembering what was shown:
+        when the event is applied, its move is announced again only if it differs
+        from what was shown (an answered call's session, joined then; a refused
+        answer, cut) and is not behind it. None: nothing to show before it is applied
+        (a call not started here yet, a move the call cannot make, an end waiting
+        for its answer). Like `authorise_from_memory`, callable from another thread
+        under the lock the writer holds."""
+        live = self._live.get(event.pbx_call_id)
+        if live is None or event.pbx_call_id in self._early_ends:
+            return None
+        shown = live.shown or live.snapshot
+        at = event.at or self._clock.now()
+        if isinstance(event, CallRinging) and can_move(shown.state, CallState.RINGING):
+            moved = replace(shown, state=CallState.RINGING, ringing_at=at)
+        elif isinstance(event, CallAnswered) and can_move(shown.state, CallState.ANSWERED):
+            # Whole milliseconds, as `_answered` stores it.
+            moved = replace(shown, state=CallState.ANSWERED,
+                            answered_at=from_epoch_ms(epoch_ms(at)))
+        else:
+            return None
+        live.shown = moved
+        return CallUpdated(moved.callshop_id, moved)
 
     def withdraw(self, pbx_call_ids: Iterable[str]) -> None:
         """Authorisations nobody waited for in the end (the PBX's timer ran out and it
@@ -742,7 +774,12 @@ class CallTracker:
         if "price" in kept:
             kept["price"] = Money(kept["price"], live.rated.currency)
         snapshot = live.snapshot = replace(live.snapshot, **kept)
-        outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
+        shown = live.shown
+        if shown is None or not can_move(snapshot.state, shown.state):
+            # Not behind what `show_from_memory` showed, and announced unless equal.
+            live.shown = None
+            if snapshot != shown:
+                outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
         return snapshot
 
     def _charge(self, db: Session, outbox: _Outbox, call: CallSnapshot, cost: Decimal,

@@ -576,8 +576,9 @@ async def test_a_batch_lingers_for_the_next_event_of_a_burst_with_the_tracker_fr
         sessions: sessionmaker[Session], clock: FakeClock, monkeypatch: Any) -> None:
     """After its last event a batch waits a moment (`BATCH_LINGERS_S`, long here) for
     the next before it commits: the ringing and answer that follow the start join its
-    transaction (one commit for the three), each announced as applied; meanwhile an
-    INVITE is decided on the loop from memory."""
+    transaction (one commit for the three); meanwhile an INVITE is decided on the loop
+    from memory, and the ringing and answer, with the tracker free, are shown from
+    memory as they arrive (the answer again once it has joined its session)."""
     # Long (it ends as soon as the next event comes), so that the checks below hold
     # on a loaded machine too; the batch's time limit, which also caps the linger,
     # likewise.
@@ -607,8 +608,67 @@ async def test_a_batch_lingers_for_the_next_event_of_a_burst_with_the_tracker_fr
     await eventually(partial(answered, desk, "c1"))
     await service.async_inspect(lambda _: None)
     assert batch_sizes(batches, "c1") == [3]
-    moves = [c.call.state for c in published if isinstance(c, CallUpdated)]
-    assert moves == [CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
+    moves = [(c.call.state, c.call.session_id is not None)
+             for c in published if isinstance(c, CallUpdated)]
+    assert moves == [(CallState.DIALING, False), (CallState.RINGING, False),
+                     (CallState.ANSWERED, False), (CallState.ANSWERED, True)]
+    await service.async_stop()
+
+
+async def test_a_live_move_is_shown_from_memory_before_the_writer_applies_it(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """With the writer busy but the tracker free (here: held at its commit), a ringing
+    and an answer are published as they arrive, from memory, without the writer. Once
+    it applies them it does not announce the ringing again, and the answer only once
+    more, in the session it joined."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
+    published: list[Change] = []
+    service._publish = published.append
+
+    def moves() -> list[tuple[CallState, int | None]]:
+        return [(c.call.state, c.call.session_id)
+                for c in published if isinstance(c, CallUpdated)]
+    with commits_held(desk.tracker) as committing:
+        bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+        await eventually(committing.is_set)
+        await eventually(lambda: len(moves()) == 1)
+        clock.advance(seconds=1)
+        bridge.port.on_event(CallRinging("c1", at=clock.now()))
+        clock.advance(seconds=2)
+        bridge.port.on_event(CallAnswered("c1", at=clock.now()))
+        # At once, the writer still held at the start's commit.
+        assert moves() == [(CallState.DIALING, None), (CallState.RINGING, None),
+                           (CallState.ANSWERED, None)]
+        shown = [c.call for c in published if isinstance(c, CallUpdated)]
+        assert shown[2].answered_at == clock.now() and shown[1].ringing_at is not None
+    await eventually(partial(answered, desk, "c1"))
+    await service.async_inspect(lambda _: None)
+    stored = desk.call("c1")
+    assert moves()[3:] == [(CallState.ANSWERED, stored.session_id)]
+    assert stored.session_id is not None and len(moves()) == 4
+    assert shown[2].answered_at == stored.answered_at
+    assert shown[1].ringing_at == stored.ringing_at
+    await service.async_stop()
+
+
+async def test_a_live_move_waits_for_the_writer_while_it_holds_the_tracker(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The loop never waits for the tracker's lock: while the writer holds it, a
+    ringing is not shown from memory but announced by the writer as it applies it,
+    once."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
+    published: list[Change] = []
+    service._publish = published.append
+    bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+    await eventually(lambda: len(published) == 1)
+    await service.async_inspect(lambda _: None)
+    with service._tracker_lock:             # as the writer holds it for an operation
+        bridge.port.on_event(CallRinging("c1", at=clock.now()))
+        assert [c.call.state for c in published] == [CallState.DIALING]
+    await eventually(lambda: desk.call("c1").state is CallState.RINGING)
+    await service.async_inspect(lambda _: None)
+    assert [c.call.state for c in published if isinstance(c, CallUpdated)] == [
+        CallState.DIALING, CallState.RINGING]
     await service.async_stop()
 
 

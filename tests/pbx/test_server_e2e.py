@@ -512,8 +512,14 @@ async def test_the_carrier_gets_its_bye_on_every_server_cut(
         await asyncio.sleep(0.05)
         return await server.service.async_cut(pbx_call_id, CutReason.OPERATOR)
 
+    answered: set[str] = set()
+
     def on_message(message: dict[str, Any]) -> None:
-        if message.get("kind") == "call" and message["data"]["state"] == "answered":
+        # The first news of each answer: a call is shown answered as the PBX says so,
+        # then again once it has joined its cabin's session.
+        if message.get("kind") == "call" and message["data"]["state"] == "answered" \
+                and message["data"]["pbx_call_id"] not in answered:
+            answered.add(message["data"]["pbx_call_id"])
             cuts.append(loop.create_task(cut_soon(message["data"]["pbx_call_id"])))
 
     desk.listeners.append(on_message)
