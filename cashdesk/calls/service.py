@@ -60,7 +60,8 @@ from enum import IntEnum
 from functools import partial
 from typing import Any, TypeVar
 
-from cashdesk.calls.changes import Change
+from cashdesk.call_state import CallState
+from cashdesk.calls.changes import CallSnapshot, CallUpdated, Change
 from cashdesk.calls.tracker import CallTracker, ReconcileReport
 from cashdesk.pbx.bridge import (
     Authorisation,
@@ -180,6 +181,9 @@ class CallService:
         # Which bridge carries which call, so a command goes back to the right PBX;
         # bounded, oldest forgotten first (a forgotten call's cut goes to every bridge).
         self._carriers: OrderedDict[str, PbxBridge] = OrderedDict()
+        # The state each live call was last published in (the loop's; see `_show_now`);
+        # bounded like `_carriers` (a call given up is never published final).
+        self._on_desks: OrderedDict[str, CallState] = OrderedDict()
         # Events, in the order the bridges gave them, and authorisations, taken by the
         # writer itself (`_pull`); a deque is safe between threads.
         self._events: deque[PbxEvent] = deque()
@@ -261,14 +265,17 @@ class CallService:
 
     def _show_now(self, event: PbxEvent) -> None:
         """On the loop: the move `event` makes, published before the writer applies
-        it, if the tracker is free (`CallTracker.show_from_memory`). Events queued
-        before it are not applied yet: a call whose start waits among them is not
-        live in memory and is shown by the writer; anything shown out of order is
-        older news the desks' board drops."""
+        it, if the tracker is free (`CallTracker.show_from_memory`) and the desks
+        were given the call's move before it (`_on_desks`): a call whose start is
+        still queued, or whose last move the writer has announced but the loop not
+        yet published, is left to the writer, so the desks see every move in order."""
+        on_desks = self._on_desks.get(event.pbx_call_id)
+        if on_desks is None:
+            return       # its start is not applied, or its announcement on its way
         if not self._tracker_lock.acquire(blocking=False):
             return       # the writer is at work: it announces the move as it applies it
         try:
-            change = self.tracker.show_from_memory(event)
+            change = self.tracker.show_from_memory(event, after=on_desks)
         except Exception:
             log.exception("could not show %s from memory; the writer announces it", event)
             change = None
@@ -276,6 +283,7 @@ class CallService:
             self._tracker_lock.release()
         if change is not None:
             self._publish(change)
+            self._published(change.call)
 
     async def async_authorise(self, request: AuthorisationRequest) -> Authorisation:
         """The tracker's answer (see `CallTracker.authorise`)."""
@@ -637,6 +645,8 @@ class CallService:
             try:
                 if is_change:
                     self._publish(item)
+                    if isinstance(item, CallUpdated):
+                        self._published(item.call)
                 elif isinstance(item, Cut):
                     cuts.append(item)
                 else:
@@ -773,6 +783,15 @@ class CallService:
                                       target.name, pbx_call_id)
         finally:
             self._backstops_sending = False
+
+    def _published(self, call: CallSnapshot) -> None:
+        if not call.state.is_live:
+            self._on_desks.pop(call.pbx_call_id, None)
+            return
+        self._on_desks[call.pbx_call_id] = call.state
+        self._on_desks.move_to_end(call.pbx_call_id)
+        while len(self._on_desks) > CARRIER_MEMORY:
+            self._on_desks.popitem(last=False)
 
     def _carried_by(self, pbx_call_id: str, bridge: PbxBridge) -> None:
         self._carriers[pbx_call_id] = bridge

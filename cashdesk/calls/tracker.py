@@ -329,21 +329,26 @@ class CallTracker:
         longest = admission.max_duration_ms
         return Authorisation.allow(None if longest is None else backstop_seconds(longest))
 
-    def show_from_memory(self, event: PbxEvent) -> Change | None:
+    def show_from_memory(self, event: PbxEvent, after: CallState) -> CallUpdated | None:
         """A live call's move (ringing, answered) as the desks should see it, from
         memory, before the event is applied: the PBX's news reaches them without
         waiting for the writer, which may be busy with a burst's other events for
         milliseconds. Memory is only read, apart from remembering what was shown:
         when the event is applied, its move is announced again only if it differs
         from what was shown (an answered call's session, joined then; a refused
-        answer, cut) and is not behind it. None: nothing to show before it is applied
-        (a call not started here yet, a move the call cannot make, an end waiting
-        for its answer). Like `authorise_from_memory`, callable from another thread
-        under the lock the writer holds."""
+        answer, cut) and is not behind it. `after`: the state the desks were last
+        given; a move is shown only after the one announced before it (else that
+        one is still on its way, and the desks would drop it as older news). None:
+        nothing to show before it is applied (a call not started here yet, a move
+        the call cannot make, an end waiting for its answer). Like
+        `authorise_from_memory`, callable from another thread under the lock the
+        writer holds."""
         live = self._live.get(event.pbx_call_id)
         if live is None or event.pbx_call_id in self._early_ends:
             return None
         shown = live.shown or live.snapshot
+        if shown.state is not after:
+            return None
         at = event.at or self._clock.now()
         if isinstance(event, CallRinging) and can_move(shown.state, CallState.RINGING):
             moved = replace(shown, state=CallState.RINGING, ringing_at=at)

@@ -651,6 +651,29 @@ async def test_a_live_move_is_shown_from_memory_before_the_writer_applies_it(
     await service.async_stop()
 
 
+async def test_a_live_move_is_not_shown_ahead_of_the_one_on_its_way_to_the_desks(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The writer has applied a call's start and handed its dialing to the loop, which
+    has not published it yet, when its ringing arrives with the tracker free: the
+    ringing is not shown from memory ahead of the dialing (the desks would drop the
+    dialing as older news) but announced by the writer after it."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
+    published: list[Change] = []
+    service._publish = published.append
+    with commits_held(desk.tracker) as committing:
+        bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+        # Waited for without letting the loop run: the dialing is handed over, not
+        # published.
+        assert committing.wait(3)
+        bridge.port.on_event(CallRinging("c1", at=clock.now()))
+        assert published == []
+    await eventually(lambda: desk.call("c1").state is CallState.RINGING)
+    await service.async_inspect(lambda _: None)
+    assert [c.call.state for c in published if isinstance(c, CallUpdated)] == [
+        CallState.DIALING, CallState.RINGING]
+    await service.async_stop()
+
+
 async def test_a_live_move_waits_for_the_writer_while_it_holds_the_tracker(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """The loop never waits for the tracker's lock: while the writer holds it, a
