@@ -235,6 +235,13 @@ async def started_service(sessions: sessionmaker[Session], clock: FakeClock, *,
     return shop, desk, bridge, service
 
 
+def published_by(service: CallService) -> list[Change]:
+    """From now on what the service publishes to the desks, in order."""
+    published: list[Change] = []
+    service._publish = published.append
+    return published
+
+
 def counting_commits(tracker: CallTracker) -> Callable[[], int]:
     """From now on the tracker's commits are counted; returns how many so far."""
     count = 0
@@ -533,8 +540,7 @@ async def test_a_batch_takes_in_the_events_that_arrive_while_it_is_applied(
     monkeypatch.setattr(service_module, "BATCH_TAKES_IN_S", 5.0)
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=3)
     batches = recording_batches(desk.tracker)
-    published: list[Change] = []
-    service._publish = published.append
+    published = published_by(service)
     for call, cabin in (("c1", 0), ("c2", 1)):
         with first_rest_held(desk.tracker, call) as resting:
             bridge.port.on_event(CallStarted(call, shop.cabins[cabin], UK, at=clock.now()))
@@ -587,8 +593,7 @@ async def test_a_batch_lingers_for_the_next_event_of_a_burst_with_the_tracker_fr
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=2)
     batches = recording_batches(desk.tracker)
     commits = counting_commits(desk.tracker)
-    published: list[Change] = []
-    service._publish = published.append
+    published = published_by(service)
     await service.async_inspect(lambda _: None)
     before = commits()
     bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
@@ -622,8 +627,7 @@ async def test_a_live_move_is_shown_from_memory_before_the_writer_applies_it(
     it applies them it does not announce the ringing again, and the answer only once
     more, in the session it joined."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
-    published: list[Change] = []
-    service._publish = published.append
+    published = published_by(service)
 
     def moves() -> list[tuple[CallState, int | None]]:
         return [(c.call.state, c.call.session_id)
@@ -658,8 +662,7 @@ async def test_a_live_move_is_not_shown_ahead_of_the_one_on_its_way_to_the_desks
     ringing is not shown from memory ahead of the dialing (the desks would drop the
     dialing as older news) but announced by the writer after it."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
-    published: list[Change] = []
-    service._publish = published.append
+    published = published_by(service)
     with commits_held(desk.tracker) as committing:
         bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
         # Waited for without letting the loop run: the dialing is handed over, not
@@ -680,8 +683,7 @@ async def test_a_live_move_waits_for_the_writer_while_it_holds_the_tracker(
     ringing is not shown from memory but announced by the writer as it applies it,
     once."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
-    published: list[Change] = []
-    service._publish = published.append
+    published = published_by(service)
     bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
     await eventually(lambda: len(published) == 1)
     await service.async_inspect(lambda _: None)
