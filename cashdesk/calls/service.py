@@ -92,9 +92,9 @@ class Lane(IntEnum):
 #: closing the calls (see `CallService._cuts_from_writer`).
 CUT_HANDOVER_WAIT_S = 0.02
 
-#: How long before a cut's instant the bridges are woken, and how much of that is spun
-#: on the loop rather than slept (see `CallService._at_instant`).
-CUT_WAKE_S = 0.005
+#: Before a cut's instant the loop naps in steps this long, and spins the last
+#: `CUT_SPIN_S` (see `CallService._at_instant`).
+CUT_NAP_S = 0.001
 CUT_SPIN_S = 0.002
 
 #: How long a batch of PBX events takes in those that arrive while it is applied
@@ -676,33 +676,33 @@ class CallService:
         going, and a cut is due to the millisecond. A call that ends in between is
         still recorded as cut at the instant (its end is at most that much earlier)."""
         cuts = await self._writer(self.tracker.take_due, deadline, lane=Lane.TIMER)
-        await self._at_instant(deadline, cutting=bool(cuts))
+        await self._at_instant(deadline, cuts)
         # Closing the calls (the writer's work) waits until the cuts are written: it
         # would hold the interpreter lock the loop needs to write them.
         await asyncio.gather(*self._send_cuts(cuts), return_exceptions=True)
         await self._writer(self.tracker.on_time, lane=Lane.TIMER)
 
-    async def _at_instant(self, deadline: int, *, cutting: bool) -> None:
+    async def _at_instant(self, deadline: int, cuts: list[Cut]) -> None:
         """On the loop: return when the clock reaches `deadline` (epoch ms). With cuts
-        to send, the bridges are woken `CUT_WAKE_S` before (`wake_for_cuts`), and the
-        last `CUT_SPIN_S` are spun rather than slept: the loop's timer can wake it a
-        millisecond or more late, and a process that slept for seconds runs slow for
-        its first milliseconds (measured on the test VM: resources/kamailio/README.md).
-        Bounded in real time, so a test's fake clock cannot hold it."""
+        to send, the bridges rehearse them at once (`rehearse_cuts`, some 40 ms
+        ahead), and the loop naps in steps of `CUT_NAP_S` and spins the last
+        `CUT_SPIN_S` instead of sleeping till then: the loop's timer can wake it
+        milliseconds late, and on the test VM memory left alone for a while costs
+        about 13 µs a page to touch again, so a process that slept runs slow for its
+        first milliseconds (resources/kamailio/README.md, "Cut-off"); napping keeps
+        the loop's own memory in use. Bounded in real time, so a test's fake clock
+        cannot hold it."""
         clock = self.tracker.clock
         left_s = deadline / 1000 - clock.now().timestamp()
-        if not cutting:
+        if not cuts:
             await asyncio.sleep(max(0.0, left_s))
             return
-        if left_s > CUT_WAKE_S:
-            await asyncio.sleep(left_s - CUT_WAKE_S)
+        for bridge, calls in self._by_bridge(cuts).items():
+            bridge.rehearse_cuts([pbx_call_id for pbx_call_id, _ in calls])
+        give_up = time.perf_counter() + max(0.0, left_s)
+        while left_s > CUT_SPIN_S and time.perf_counter() < give_up - CUT_SPIN_S:
+            await asyncio.sleep(min(CUT_NAP_S, left_s - CUT_SPIN_S))
             left_s = deadline / 1000 - clock.now().timestamp()
-        for bridge in self.bridges:
-            bridge.wake_for_cuts()
-        if left_s > CUT_SPIN_S:
-            await asyncio.sleep(left_s - CUT_SPIN_S)
-            left_s = deadline / 1000 - clock.now().timestamp()
-        give_up = time.perf_counter() + min(left_s, CUT_SPIN_S)
         while clock.now().timestamp() * 1000 < deadline and time.perf_counter() < give_up:
             pass
 
@@ -752,14 +752,18 @@ class CallService:
     def _send_cuts(self, cuts: list[Cut]) -> list[asyncio.Task[Any]]:
         """One task per bridge, sending it the cuts of its calls together (see
         `PbxBridge.cut_many`); a call whose bridge is forgotten goes to every bridge."""
-        batches: dict[PbxBridge, list[tuple[str, CutReason]]] = {}
         for cut in cuts:
             self._backstops_wanted.pop(cut.pbx_call_id, None)
+        return [self._spawn(self._send_cut_batch(bridge, batch))
+                for bridge, batch in self._by_bridge(cuts).items()]
+
+    def _by_bridge(self, cuts: list[Cut]) -> dict[PbxBridge, list[tuple[str, CutReason]]]:
+        batches: dict[PbxBridge, list[tuple[str, CutReason]]] = {}
+        for cut in cuts:
             bridge = self._carriers.get(cut.pbx_call_id)
             for target in [bridge] if bridge is not None else self.bridges:
                 batches.setdefault(target, []).append((cut.pbx_call_id, cut.reason))
-        return [self._spawn(self._send_cut_batch(bridge, batch))
-                for bridge, batch in batches.items()]
+        return batches
 
     async def _send_cut_batch(self, bridge: PbxBridge,
                               cuts: list[tuple[str, CutReason]]) -> None:

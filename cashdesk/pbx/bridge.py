@@ -194,9 +194,11 @@ class PbxBridge(ABC):
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
         """Hang up both legs of the call. Unknown or already ended calls are no error."""
 
-    def wake_for_cuts(self) -> None:
-        """Cuts follow within milliseconds: a bridge may wake its PBX's side now, so it
-        is running when they come (see `CallService._at_instant`). Never blocks."""
+    def rehearse_cuts(self, pbx_call_ids: Sequence[str]) -> None:
+        """These calls are about to be cut (`cut_many`, tens of milliseconds from now):
+        a bridge may have its PBX do now what the cuts will do, short of hanging up,
+        so the memory they need is in use when they come (see
+        `CallService._at_instant`). Never blocks."""
 
     async def cut_many(self, cuts: Sequence[tuple[str, CutReason]]) -> None:
         """Hang up calls due at the same instant (the guard cuts every call of an

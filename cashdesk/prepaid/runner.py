@@ -37,8 +37,9 @@ IDLE_RECHECK_S = 5.0
 
 #: How long before a deadline `fire` is called (seconds; see the module doc): the
 #: server's writer thread, asleep for seconds, was measured taking 1–7 ms to start the
-#: guard's work and up to 6 ms more to decide the cuts, on a busy VM.
-FIRE_LEAD_S = 0.030
+#: guard's work and up to 15 ms more to decide the cuts, on a busy VM; the PBX then
+#: rehearses them (`PbxBridge.rehearse_cuts`).
+FIRE_LEAD_S = 0.050
 
 #: How early each step of the wait ends, as a share of the time left: ten times the
 #: slack Linux gives a poll timeout (0.1 %), because a busy VM host delivers the timer

@@ -277,9 +277,9 @@ class SupervisedBridge(PbxBridge):
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
         await self.cut_many([(pbx_call_id, reason)])
 
-    def wake_for_cuts(self) -> None:
+    def rehearse_cuts(self, pbx_call_ids: Sequence[str]) -> None:
         if self._started:
-            self.inner.wake_for_cuts()
+            self.inner.rehearse_cuts(pbx_call_ids)
 
     async def cut_many(self, cuts: Sequence[tuple[str, CutReason]]) -> None:
         if not self._started:

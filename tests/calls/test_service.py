@@ -50,7 +50,7 @@ class FakeBridge(PbxBridge):
         self.cuts: list[tuple[str, CutReason]] = []
         self.backstops: list[tuple[str, int]] = []
         self.started = self.stopped = False
-        # `wake_for_cuts` and each `cut_many`, in order; `seen` is called with each batch.
+        # `rehearse_cuts` and each `cut_many`, in order; `seen` is called with each batch.
         self.calls: list[Any] = []
         self.seen: Callable[[list[tuple[str, CutReason]]], None] = lambda batch: None
 
@@ -63,8 +63,8 @@ class FakeBridge(PbxBridge):
     async def cut(self, pbx_call_id: str, reason: CutReason) -> None:
         self.cuts.append((pbx_call_id, reason))
 
-    def wake_for_cuts(self) -> None:
-        self.calls.append("wake")
+    def rehearse_cuts(self, pbx_call_ids: Sequence[str]) -> None:
+        self.calls.append(("rehearse", list(pbx_call_ids)))
 
     async def cut_many(self, cuts: Sequence[tuple[str, CutReason]]) -> None:
         self.calls.append(list(cuts))
@@ -150,8 +150,8 @@ async def test_a_call_through_the_service(sessions: sessionmaker[Session],
 
 async def test_the_cuts_of_an_instant_reach_their_bridge_together_before_the_database(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
-    """Decided ahead on the writer, sent from the loop at the instant: the bridge is
-    woken first, gets every call's cut in one batch, and only then are the calls
+    """Decided ahead on the writer, sent from the loop at the instant: the bridge
+    rehearses them first, gets every call's cut in one batch, and only then are the calls
     closed in the database, at the instant."""
     with sessions.begin() as db:
         shop = make_shop(db, clock, balance="1.00", cabins=2)
@@ -178,7 +178,7 @@ async def test_the_cuts_of_an_instant_reach_their_bridge_together_before_the_dat
     service.runner.wake()
     await eventually(lambda: all(desk.call(c).state is CallState.CUT for c in calls))
     cuts = [(c, CutReason.CREDIT_EXHAUSTED) for c in calls]
-    assert bridge.calls == ["wake", cuts] and bridge.cuts == cuts
+    assert bridge.calls == [("rehearse", calls), cuts] and bridge.cuts == cuts
     assert states_when_cut == [[CallState.ANSWERED, CallState.ANSWERED]]
     assert [epoch_ms(desk.call(c).ended_at) for c in calls] == [instant, instant]
     await service.async_stop()

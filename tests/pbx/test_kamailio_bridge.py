@@ -370,10 +370,11 @@ async def test_a_cut_names_the_call(fake: FakeKamailio, bridge: KamailioBridge) 
 
 async def test_cuts_due_together_release_every_carrier_first(fake: FakeKamailio,
                                                              bridge: KamailioBridge) -> None:
-    bridge.wake_for_cuts()
+    bridge.rehearse_cuts(["c1", "c2"])
     await bridge.cut_many([("c1", CutReason.CREDIT_EXHAUSTED), ("c2", CutReason.CREDIT_EXHAUSTED)])
     assert await fake.wait_for(lambda r: r == [
         {"type": "wake"},
+        {"type": "rehearse_cut", "call_id": "c1"}, {"type": "rehearse_cut", "call_id": "c2"},
         {"type": "cut_carrier", "call_id": "c1"}, {"type": "cut_carrier", "call_id": "c2"},
         {"type": "cut", "call_id": "c1"}, {"type": "cut", "call_id": "c2"}])
 
