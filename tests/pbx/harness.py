@@ -369,10 +369,16 @@ class Sipp:
         # with a 1 ms timeout), so ten cabins are 10,000 wake-ups a second on the
         # cores Kamailio and the server need, and the phones they stand for are other
         # machines. They still run, and give way when Kamailio or the server wakes.
+        # In a session of its own, SIPp is its own scheduling group where Linux groups
+        # sessions (autogroup): its nice then counts only inside that group, so the
+        # group's own nice is set too (benchmarks/cutoff.py, 3 runs of 12 rounds each
+        # way: authorisation added p50 1.95 → 1.53, p99 5.59 → 4.69 ms).
         self.process = await asyncio.create_subprocess_exec(
             "nice", "-n", "19", "timeout", "--kill-after=3", str(lifetime), binary, *self.args,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        with contextlib.suppress(OSError):      # no autogroup: the nice above is enough
+            Path(f"/proc/{self.process.pid}/autogroup").write_text("19")
         return self
 
     async def async_result(self) -> SippResult:
