@@ -12,6 +12,13 @@ WebSocket. The rules are docs/sync-protocol.md's:
 
 Events carry whole entities, so applying one twice changes nothing.
 
+A call is known by its `pbx_call_id`, never by its `id`: the server may publish a live
+call's move (dialing, ringing, answered) before it has stored the call, with `"id":
+null`, then the same call again with its id, in that state or a later one. Both are
+one call: the later news replaces the earlier (an id once known is kept), and news
+older than what is held (an earlier state, or an answer without its session after one
+with it) changes nothing but the id it may bring.
+
 Running costs: while a call is answered, its cost now is
 `cashdesk.rating.pricing.charge` on the call's frozen rate for the time since
 `answered_at` — the very function the server bills with, so the last figure on the
@@ -109,9 +116,11 @@ def _terms(data: Json | None, destination: str) -> RateTerms | None:
 
 @dataclass(frozen=True, slots=True)
 class LiveCall:
-    """A call as the tile shows it, with the sell rate frozen when it was rated."""
+    """A call as the tile shows it, with the sell rate frozen when it was rated.
+    `pbx_call_id` is what identifies it: `id` (the server's row) is None while the
+    server has published a move of the call it has not stored yet."""
 
-    id: int
+    id: int | None
     pbx_call_id: str
     cabin_id: int
     session_id: int | None
@@ -168,9 +177,22 @@ class LiveCall:
                    hangup_reason=data["hangup_reason"], training=data["training"])
 
 
-def _ordered(calls: dict[int, LiveCall] | list[LiveCall]) -> tuple[LiveCall, ...]:
+def _ordered(calls: dict[str, LiveCall] | list[LiveCall]) -> tuple[LiveCall, ...]:
     values = calls.values() if isinstance(calls, dict) else calls
-    return tuple(sorted(values, key=lambda call: (call.started_at, call.id)))
+    # Ties broken on the PBX's id: the row id may not be known yet (None).
+    return tuple(sorted(values, key=lambda call: (call.started_at, call.pbx_call_id)))
+
+
+#: How far a call has got. A call only moves forward, so news of a lower rank than
+#: what is held is older (the server's board keeps the same order).
+_RANK = {CallState.DIALING: 0, CallState.RINGING: 1, CallState.ANSWERED: 2,
+         CallState.ENDED: 3, CallState.FAILED: 3, CallState.CUT: 3}
+
+
+def _progress(call: LiveCall) -> tuple[int, bool]:
+    """`call`'s rank, then whether it is in a session: an answer may come first
+    without its session and then with it, never the other way round."""
+    return _RANK[call.state], call.session_id is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,12 +251,17 @@ class LiveCabin:
 
     @classmethod
     def from_json(cls, data: Json, currency: str) -> LiveCabin:
-        session = data["session"]
+        session = LiveSession.from_json(data["session"], currency) if data["session"] \
+            else None
+        # A call is in one place: once in the session (answered), it is not pending
+        # any more, even if the server caught it between the two.
+        in_session = {call.pbx_call_id for call in session.calls} if session else set()
         return cls(id=data["id"], name=data["name"], position=data["position"],
                    site=data["site"], enabled=data["enabled"], state=CabinState(data["state"]),
-                   session=LiveSession.from_json(session, currency) if session else None,
-                   pending=_ordered([LiveCall.from_json(c, currency)
-                                     for c in data.get("pending") or ()]))
+                   session=session,
+                   pending=_ordered([call for call in (LiveCall.from_json(c, currency)
+                                                       for c in data.get("pending") or ())
+                                     if call.pbx_call_id not in in_session]))
 
 
 def _cabin_order(cabin: LiveCabin) -> tuple[int, str, int]:
@@ -539,16 +566,26 @@ class LiveState:
         cabin = self._cabins.get(call.cabin_id)
         if cabin is None:
             return NOTHING  # a cabin this snapshot did not list: its cabin event follows
-        pending = {c.id: c for c in cabin.pending if c.id != call.id}
+        key = call.pbx_call_id
+        held = next((c for c in cabin.calls if c.pbx_call_id == key), None)
+        if held is not None and _progress(call) < _progress(held):
+            # Older news than the tile shows: only the row id it may bring is new.
+            if held.id is not None or call.id is None:
+                return NOTHING
+            call = replace(held, id=call.id)
+        elif held is not None and call.id is None and held.id is not None:
+            # A move published before the server stored it: the id stays known.
+            call = replace(call, id=held.id)
+        pending = {c.pbx_call_id: c for c in cabin.pending if c.pbx_call_id != key}
         session = cabin.session
         if call.session_id is None:
             # Not answered (yet): on the tile while it is live; a call that failed
             # unanswered leaves it.
             if call.is_live:
-                pending[call.id] = call
+                pending[key] = call
         elif session is not None and session.id == call.session_id:
-            calls = {c.id: c for c in session.calls}
-            calls[call.id] = call
+            calls = {c.pbx_call_id: c for c in session.calls}
+            calls[key] = call
             session = replace(session, calls=_ordered(calls))
         elif (call.session_id > self._closed.get(cabin.id, 0)
               and (session is None or call.session_id > session.id)):
@@ -559,7 +596,7 @@ class LiveState:
             session = LiveSession(id=call.session_id,
                                   opened_at=call.answered_at or call.started_at,
                                   total=Money.zero(self.currency), calls=(call,))
-        elif call.id not in {c.id for c in cabin.pending}:
+        elif key not in {c.pbx_call_id for c in cabin.pending}:
             return NOTHING  # about a session already paid
         self._cabins[cabin.id] = replace(
             cabin, session=session, pending=_ordered(pending),
@@ -573,12 +610,12 @@ def _unchanged_kept(old: LiveCabin, new: LiveCabin) -> LiveCabin:
     A cabin event repeats the whole session; keeping the equal calls' objects lets the
     screen tell what changed by identity (a busy session holds dozens of finished
     calls, and a tile is redrawn on the GUI thread) — this runs on the stream's."""
-    known = {call.id: call for call in old.calls}
+    known = {call.pbx_call_id: call for call in old.calls}
     if not known:
         return new
 
     def kept(call: LiveCall) -> LiveCall:
-        same = known.get(call.id)
+        same = known.get(call.pbx_call_id)
         return same if same is not None and same == call else call
 
     session = new.session

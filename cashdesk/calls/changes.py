@@ -24,9 +24,11 @@ def _iso(moment: datetime | None) -> str | None:
 @dataclass(frozen=True, slots=True)
 class CallSnapshot:
     """A call as stored after the change, with its frozen sell rate so a desk can show
-    the running cost with the same `charge()` the bill uses."""
+    the running cost with the same `charge()` the bill uses. A live call's move shown
+    before its start was stored (`CallTracker.show_from_memory`) has no `id` yet: a
+    call is known by its `pbx_call_id`."""
 
-    id: int
+    id: int | None
     callshop_id: int
     cabin_id: int
     session_id: int | None

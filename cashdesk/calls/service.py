@@ -25,10 +25,10 @@ writer thread, the prepaid guard's timer in between.
   call holds its first increment until its billing passes it), and the talk time
   given as the new call's first backstop is replaced by the exact one once it is
   answered. Likewise a live call's move (dialing, ringing, answered) goes to the
-  desks as soon as its event is applied — a ringing or an answer even before, from
-  memory on the loop, when the tracker is free as it arrives
-  (`CallTracker.show_from_memory`): in a burst the writer may be applying the other
-  calls' events for milliseconds. What calls cost goes to the desks once committed.
+  desks as soon as its event is applied — even before, from memory on the loop,
+  when the tracker is free as it arrives (`CallTracker.show_from_memory`; a start
+  from its authorisation, without its row's id): in a burst the writer may be
+  applying the other calls' events for milliseconds. What calls cost goes to the desks once committed.
   What waits is taken in three lanes: the timer's cuts first, then the PBX's work,
   then the rest (top-ups, rate refreshes, reads).
 - The tracker's announcements come back to the loop: changes to `publish` (the
@@ -257,7 +257,7 @@ class CallService:
     def on_event(self, event: PbxEvent) -> None:
         """Queue one PBX event for the tracker (never blocks the loop); a live call's
         move is shown to the desks at once if memory allows (`_show_now`)."""
-        if isinstance(event, (CallRinging, CallAnswered)):
+        if isinstance(event, (CallStarted, CallRinging, CallAnswered)):
             self._show_now(event)
         self._events.append(event)
         self._work_arrived.set()
@@ -266,12 +266,12 @@ class CallService:
     def _show_now(self, event: PbxEvent) -> None:
         """On the loop: the move `event` makes, published before the writer applies
         it, if the tracker is free (`CallTracker.show_from_memory`) and the desks
-        were given the call's move before it (`_on_desks`): a call whose start is
-        still queued, or whose last move the writer has announced but the loop not
-        yet published, is left to the writer, so the desks see every move in order."""
+        were given the call's move before it (`_on_desks`; nothing, for a start): a
+        move whose previous one the writer has announced but the loop not yet
+        published is left to the writer, so the desks see every move in order."""
         on_desks = self._on_desks.get(event.pbx_call_id)
-        if on_desks is None:
-            return       # its start is not applied, or its announcement on its way
+        if (on_desks is None) != isinstance(event, CallStarted):
+            return       # its start not shown, or its announcement on its way
         if not self._tracker_lock.acquire(blocking=False):
             return       # the writer is at work: it announces the move as it applies it
         try:

@@ -217,6 +217,9 @@ class CallTracker:
             self.places.watch(bind)
         self._live: dict[str, _Live] = {}
         self._authorised: dict[str, _Authorised] = {}
+        # Calls whose start the desks were shown before it was stored, as shown
+        # (`show_from_memory`); their `_started` takes them over.
+        self._shown_early: dict[str, CallSnapshot] = {}
         # Finished calls → their final state, oldest first; bounded.
         self._finished: OrderedDict[str, CallState] = OrderedDict()
         self._refusals: OrderedDict[str, Authorisation] = OrderedDict()
@@ -329,25 +332,39 @@ class CallTracker:
         longest = admission.max_duration_ms
         return Authorisation.allow(None if longest is None else backstop_seconds(longest))
 
-    def show_from_memory(self, event: PbxEvent, after: CallState) -> CallUpdated | None:
-        """A live call's move (ringing, answered) as the desks should see it, from
-        memory, before the event is applied: the PBX's news reaches them without
+    def show_from_memory(self, event: PbxEvent,
+                         after: CallState | None) -> CallUpdated | None:
+        """A live call's move (dialing, ringing, answered) as the desks should see it,
+        from memory, before the event is applied: the PBX's news reaches them without
         waiting for the writer, which may be busy with a burst's other events for
-        milliseconds. Memory is only read, apart from remembering what was shown:
-        when the event is applied, its move is announced again only if it differs
-        from what was shown (an answered call's session, joined then; a refused
-        answer, cut) and is not behind it. `after`: the state the desks were last
-        given; a move is shown only after the one announced before it (else that
-        one is still on its way, and the desks would drop it as older news). None:
-        nothing to show before it is applied (a call not started here yet, a move
-        the call cannot make, an end waiting for its answer). Like
+        milliseconds. A start is shown from the call's authorisation, without the
+        id its row will have (`CallSnapshot.id` None until then). Memory is only
+        read, apart from remembering what was shown: when the event is applied, its
+        move is announced again only if it differs from what was shown (the id of a
+        start; an answered call's session, joined then; a refused answer, cut) and is
+        not behind it. `after`: the state the desks were last given (None: nothing
+        yet); a move is shown only after the one announced before it (else that one
+        is still on its way, and the desks would drop it as older news). None:
+        nothing to show before it is applied (a call not authorised here, a move the
+        call cannot make, an end waiting for its answer). Like
         `authorise_from_memory`, callable from another thread under the lock the
         writer holds."""
-        live = self._live.get(event.pbx_call_id)
-        if live is None or event.pbx_call_id in self._early_ends:
+        key = event.pbx_call_id
+        if key in self._early_ends:
             return None
-        shown = live.shown or live.snapshot
-        if shown.state is not after:
+        live = self._live.get(key)
+        if isinstance(event, CallStarted):
+            authorised = self._authorised.get(key)
+            if after is not None or live is not None or key in self._shown_early \
+                    or authorised is None:
+                return None
+            values = _new_call_values(authorised.rated, key, CallState.DIALING,
+                                      event.at or self._clock.now())
+            started = _new_snapshot(None, values, authorised.rated.currency)
+            self._shown_early[key] = started
+            return CallUpdated(started.callshop_id, started)
+        shown = (live.shown or live.snapshot) if live is not None else self._shown_early.get(key)
+        if shown is None or shown.state is not after:
             return None
         at = event.at or self._clock.now()
         if isinstance(event, CallRinging) and can_move(shown.state, CallState.RINGING):
@@ -358,7 +375,10 @@ class CallTracker:
                             answered_at=from_epoch_ms(epoch_ms(at)))
         else:
             return None
-        live.shown = moved
+        if live is not None:
+            live.shown = moved
+        else:
+            self._shown_early[key] = moved
         return CallUpdated(moved.callshop_id, moved)
 
     def withdraw(self, pbx_call_ids: Iterable[str]) -> None:
@@ -416,6 +436,15 @@ class CallTracker:
             self._give_up(outbox, event.pbx_call_id)
         driver.cursor().execute("RELEASE SAVEPOINT pbx_event")
 
+    def _unshow(self, outbox: _Outbox, key: str) -> None:
+        """A start shown from memory that was not stored after all (no call came of
+        it): the desks are told it failed, so no tile keeps a call that never was."""
+        shown = self._shown_early.pop(key, None)
+        if shown is not None:
+            gone = replace(shown, state=CallState.FAILED, ended_at=self._clock.now(),
+                           hangup_reason="not recorded")
+            outbox.changes.append(CallUpdated(gone.callshop_id, gone))
+
     def _give_up(self, outbox: _Outbox, key: str) -> None:
         """A call whose event could not be stored: what memory holds of it may be ahead
         of the database (a row rolled back, whose id the next INSERT reuses). Forget
@@ -423,6 +452,7 @@ class CallTracker:
         can account for. Its row, if any, is closed by the next start's reconciliation."""
         for memory in (self._live, self._authorised, self._orphans, self._early_ends):
             memory.pop(key, None)
+        self._unshow(outbox, key)
         self.guard.release(key)
         self._remember(self._finished, key, CallState.FAILED)
         outbox.commands.append(Cut(key, CutReason.UNKNOWN_CALL))
@@ -466,6 +496,7 @@ class CallTracker:
             return
         if isinstance(event, CallStarted):
             self._started(db, outbox, event)
+            self._unshow(outbox, key)
             return
         live = self._live.get(key)
         if live is None:
@@ -633,6 +664,7 @@ class CallTracker:
                                     asked.dialed_number)
                 if isinstance(now, Refusal):
                     del self._authorised[key]
+                    self._shown_early.pop(key, None)     # its refusal's record ends it
                     self.guard.release(key)
                     self._remember(self._refusals, key,
                                    Authorisation.refuse(now.reason, now.detail))
@@ -658,9 +690,13 @@ class CallTracker:
         with self.at_rest():
             call_id = _INSERT_CALL.run(db.connection(), values).fetchone()[0]
         snapshot = _new_snapshot(call_id, values, rated.currency)
-        self._live[key] = _Live(call_id, rated, snapshot)
+        live = self._live[key] = _Live(call_id, rated, snapshot)
         self._authorised.pop(key, None)
-        outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
+        shown = self._shown_early.pop(key, None)
+        if shown is None or not can_move(snapshot.state, shown.state):
+            outbox.changes.append(CallUpdated(snapshot.callshop_id, snapshot))
+        else:
+            live.shown = shown      # a later move shown already: announced when applied
         # Events that overtook this one, in the order the call lives them.
         for _, early in sorted(self._orphans.pop(key, []), key=lambda item: _ORDER[item[1].kind]):
             self._apply(db, outbox, early)
@@ -789,6 +825,7 @@ class CallTracker:
 
     def _charge(self, db: Session, outbox: _Outbox, call: CallSnapshot, cost: Decimal,
                 provider_cost: Decimal) -> None:
+        assert call.id is not None          # closed calls are stored
         try:
             # Checked before anything is written: a refusal leaves the CDR in place.
             accounts = debit_call(db, self._clock, call_id=call.id,
@@ -1067,8 +1104,9 @@ def _new_call_values(rated: RatedCall, pbx_call_id: str, state: CallState,
             "training": rated.training}
 
 
-def _new_snapshot(call_id: int, values: dict[str, Any], currency: str) -> CallSnapshot:
-    """The snapshot of a call just inserted with `values` (the rest: column defaults)."""
+def _new_snapshot(call_id: int | None, values: dict[str, Any], currency: str) -> CallSnapshot:
+    """The snapshot of a call just inserted with `values` (the rest: column defaults);
+    `call_id` None: not inserted yet (`CallTracker.show_from_memory`)."""
     return CallSnapshot(
         id=call_id, callshop_id=values["callshop_id"], cabin_id=values["cabin_id"],
         session_id=None, pbx_call_id=values["pbx_call_id"],

@@ -135,7 +135,7 @@ def read_shops(db: Session, shop_ids: Collection[int] | None = None) -> dict[int
         if call.session_id is not None:
             sessions[call.session_id].calls[call.id] = snapshot
         else:
-            shops[call.callshop_id].cabins[call.cabin_id].pending[call.id] = snapshot
+            shops[call.callshop_id].cabins[call.cabin_id].pending[call.pbx_call_id] = snapshot
     return shops
 
 
@@ -238,19 +238,20 @@ class LiveBoard:
 
     def _call(self, shop: LiveShop, call: CallSnapshot) -> None:
         cabin = self._cabin(shop, call.cabin_id)
-        known = cabin.pending.get(call.id)
-        if known is None and cabin.session is not None:
+        known = cabin.pending.get(call.pbx_call_id)
+        if known is None and cabin.session is not None and call.id is not None:
             known = cabin.session.calls.get(call.id)
         if known is not None and _RANK[known.state] > _RANK[call.state]:
             return  # older news than what is shown (replayed after a load)
         self.hub.publish(shop.id, "call", call_json(call))
         if call.session_id is None:
             if call.state.is_live:
-                cabin.pending[call.id] = call
+                cabin.pending[call.pbx_call_id] = call
             else:
-                cabin.pending.pop(call.id, None)  # over before any answer
+                cabin.pending.pop(call.pbx_call_id, None)  # over before any answer
         else:
-            cabin.pending.pop(call.id, None)
+            assert call.id is not None       # a session's calls are stored
+            cabin.pending.pop(call.pbx_call_id, None)
             session = self._open_session(shop, cabin, call.session_id,
                                          call.answered_at or call.started_at)
             if session is None:

@@ -62,7 +62,7 @@ def call_json(call: CallSnapshot) -> dict[str, Any]:
 
 
 def _oldest_first(calls: Iterable[CallSnapshot]) -> list[CallSnapshot]:
-    return sorted(calls, key=lambda call: (call.started_at, call.id))
+    return sorted(calls, key=lambda call: (call.started_at, call.pbx_call_id))
 
 
 @dataclass
@@ -94,8 +94,9 @@ class LiveCabin:
     site: str
     enabled: bool
     session: LiveSession | None = None
-    #: Live calls not answered yet: they join a session only when answered.
-    pending: dict[int, CallSnapshot] = field(default_factory=dict)
+    #: Live calls not answered yet, by PBX call id (a call shown before its start was
+    #: stored has no id yet): they join a session only when answered.
+    pending: dict[str, CallSnapshot] = field(default_factory=dict)
     #: The newest session known to be closed (paid): late news of it is ignored.
     closed_up_to: int = 0
     deleted: bool = False
@@ -161,7 +162,10 @@ RATE = Obj({
 }, "the frozen sell rate; null for a call refused before it was rated", nullable=True)
 
 CALL = Obj({
-    "id": Int(), "pbx_call_id": Str(), "cabin_id": Int(), "session_id": Int(nullable=True),
+    "id": Int("the call's record; null while a live call's start is not stored yet "
+              "(it comes again with its id): a call is known by pbx_call_id",
+              nullable=True),
+    "pbx_call_id": Str(), "cabin_id": Int(), "session_id": Int(nullable=True),
     "dialed_number": Str(), "number": Str(), "destination": Str(),
     "state": Str(choices=tuple(state.value for state in CallState)),
     "started_at": Timestamp(), "ringing_at": Timestamp(nullable=True),

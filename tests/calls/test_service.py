@@ -7,6 +7,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from cashdesk.call_state import CallState
 from cashdesk.calls import service as service_module
+from cashdesk.calls import tracker as tracker_module
 from cashdesk.calls.changes import CallUpdated, Change, SessionUpdated
 from cashdesk.calls.service import CallService, Lane
 from cashdesk.calls.tracker import AuthorisationQueue, CallTracker
@@ -517,9 +519,14 @@ async def test_a_live_move_is_announced_before_the_commit_and_money_after(
                       CallRinging("c1", at=clock.now()), CallAnswered("c1", at=clock.now())):
             bridge.port.on_event(event)
         await eventually(committing.is_set)
-        await eventually(lambda: len(published) == 3)
-        assert [c.call.state for c in published if isinstance(c, CallUpdated)] == [
+        # Each move shown from memory (no id yet) or by the writer, in order; the
+        # answer again once the writer has applied it, with the call's id and session.
+        await eventually(lambda: any(isinstance(c, CallUpdated) and c.call.session_id
+                                     for c in published))
+        calls = [c.call for c in published if isinstance(c, CallUpdated)]
+        assert list(dict.fromkeys(call.state for call in calls)) == [
             CallState.DIALING, CallState.RINGING, CallState.ANSWERED]
+        assert calls[-1].id == desk.call("c1").id and calls[-1].session_id is not None
     # The session the answer opened, once stored.
     await eventually(lambda: any(isinstance(c, SessionUpdated) for c in published))
 
@@ -700,6 +707,99 @@ async def test_a_live_move_waits_for_the_writer_while_it_holds_the_tracker(
             CallState.DIALING] and len(published) == 1
     assert await moves_once_stored(desk, service, published, "c1", CallState.RINGING) == [
         CallState.DIALING, CallState.RINGING]
+    await service.async_stop()
+
+
+def shown(published: list[Change]) -> list[tuple[CallState, bool]]:
+    """Each call move published: its state, and whether it carried the call's id."""
+    return [(c.call.state, c.call.id is not None) for c in published
+            if isinstance(c, CallUpdated)]
+
+
+@contextlib.contextmanager
+def writer_busy(service: CallService) -> Iterator[None]:
+    """The writer thread occupied (not holding the tracker) until the block ends."""
+    release, running = threading.Event(), threading.Event()
+
+    def occupied() -> None:
+        running.set()
+        release.wait(5)
+    service._executor.submit(occupied)
+    assert running.wait(5)
+    try:
+        yield
+    finally:
+        release.set()
+
+
+async def authorised(service: CallService, bridge: FakeBridge, shop: ShopSetup,
+                     pbx_call_id: str, clock: FakeClock) -> None:
+    answer = await bridge.port.async_authorise(
+        AuthorisationRequest(pbx_call_id, shop.cabins[0], UK, at=clock.now()))
+    assert answer.allowed
+    await service.async_inspect(lambda _: None)      # the writer's trip is over
+
+
+async def test_an_authorised_start_is_shown_at_once_without_its_id_then_with_it(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The dialing of a call allowed before goes to the desks as its start arrives,
+    from the authorisation, without the id its row will have; the writer's dialing,
+    once stored, again with the id."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
+    await authorised(service, bridge, shop, "c1", clock)
+    published = published_by(service)
+    with writer_busy(service):
+        bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+        assert shown(published) == [(CallState.DIALING, False)]
+        first = published[0]
+        assert isinstance(first, CallUpdated)
+        assert (first.call.pbx_call_id, first.call.started_at) == ("c1", clock.now())
+        assert first.call.price_per_minute.amount > 0
+    await eventually(lambda: len(published) == 2)
+    await service.async_inspect(lambda _: None)
+    assert shown(published) == [(CallState.DIALING, False), (CallState.DIALING, True)]
+    last = published[-1]
+    assert isinstance(last, CallUpdated) and last.call.id == desk.call("c1").id
+    assert last.call == replace(first.call, id=last.call.id)
+    await service.async_stop()
+
+
+async def test_moves_shown_before_the_start_is_stored_leave_the_writer_the_last_one(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """Dialing and ringing both shown from memory while the writer is busy: once it
+    has applied them, only the ringing comes again (with the call's id), never a
+    dialing after it."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
+    await authorised(service, bridge, shop, "c1", clock)
+    published = published_by(service)
+    with writer_busy(service):
+        bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+        bridge.port.on_event(CallRinging("c1", at=clock.now()))
+        assert shown(published) == [(CallState.DIALING, False), (CallState.RINGING, False)]
+    await eventually(lambda: len(published) == 3)
+    await service.async_inspect(lambda _: None)
+    assert shown(published) == [(CallState.DIALING, False), (CallState.RINGING, False),
+                                (CallState.RINGING, True)]
+    assert desk.call("c1").state is CallState.RINGING
+    await service.async_stop()
+
+
+async def test_a_start_shown_but_not_stored_is_shown_failed(
+        sessions: sessionmaker[Session], clock: FakeClock, monkeypatch: Any) -> None:
+    """The start's INSERT fails after its dialing was shown: the call is hung up (as
+    any call that cannot be accounted for) and the desks told it failed, so no tile
+    keeps a call that never was."""
+    shop, _, bridge, service = await started_service(sessions, clock, cabins=1)
+    await authorised(service, bridge, shop, "c1", clock)
+    published = published_by(service)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(tracker_module._INSERT_CALL, "run", broken)
+    bridge.port.on_event(CallStarted("c1", shop.cabins[0], UK, at=clock.now()))
+    await eventually(lambda: len(shown(published)) == 2)
+    assert shown(published) == [(CallState.DIALING, False), (CallState.FAILED, False)]
+    await eventually(lambda: ("c1", CutReason.UNKNOWN_CALL) in bridge.cuts)
     await service.async_stop()
 
 

@@ -22,13 +22,18 @@ def rate(*, prefix: str = "33", price_per_minute: str = "0.1200", connection_fee
             "subsequent_increment": subsequent, "grace_seconds": grace}
 
 
-def call(call_id: int, *, cabin_id: int = 1, session_id: int | None = 10,
-         state: str = "answered", started_at: datetime = T0,
+def call(call_id: int | None, *, pbx_call_id: str | None = None, cabin_id: int = 1,
+         session_id: int | None = 10, state: str = "answered", started_at: datetime = T0,
          answered_at: datetime | None = T0, ended_at: datetime | None = None,
          price: str = "0.0000", billed_seconds: int = 0,
          rate_: dict[str, Any] | None = None, number: str = "33123456789",
          destination: str = "France") -> dict[str, Any]:
-    return {"id": call_id, "pbx_call_id": f"pbx-{call_id}", "cabin_id": cabin_id,
+    """A `<call>`; `call_id` None is a live move the server has not stored yet, which
+    then needs its `pbx_call_id` (otherwise "pbx-<call_id>")."""
+    if pbx_call_id is None:
+        assert call_id is not None, "a call not stored yet is known by its pbx_call_id"
+        pbx_call_id = f"pbx-{call_id}"
+    return {"id": call_id, "pbx_call_id": pbx_call_id, "cabin_id": cabin_id,
             "session_id": session_id, "dialed_number": "00" + number, "number": number,
             "destination": destination, "state": state, "started_at": iso(started_at),
             "ringing_at": iso(started_at), "answered_at": iso(answered_at),

@@ -21,6 +21,7 @@ from server_client.live import (
     Event,
     Heartbeat,
     Hello,
+    LiveCabin,
     LiveState,
     Pong,
     ServerError,
@@ -254,6 +255,106 @@ def test_a_call_that_fails_unanswered_leaves_the_tile():
     assert cabin is not None and cabin.calls == () and cabin.state is CabinState.FREE
 
 
+# --- calls shown before the server stored them ("id": null) ---------------------------
+
+def moves(cabin: LiveCabin | None) -> list[tuple[str, int | None, CallState, int | None]]:
+    """What the tile lists of `cabin`: each call's PBX id, row id, state and session."""
+    assert cabin is not None
+    return [(c.pbx_call_id, c.id, c.state, c.session_id) for c in cabin.calls]
+
+
+def test_a_call_shown_before_it_was_stored_is_one_call_when_it_comes_with_its_id():
+    state = loaded(seq=5)
+    dialing = p.call(None, pbx_call_id="pbx-400", cabin_id=2, session_id=None,
+                     state="dialing", answered_at=None, started_at=p.later(5))
+    assert state.apply(ev("call", 6, dialing)) == Diff(cabins=frozenset({2}))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.state is CabinState.IN_USE
+    assert moves(cabin) == [("pbx-400", None, CallState.DIALING, None)]
+    # Stored, and ringing by then: the same call, not a second one.
+    ringing = p.call(400, cabin_id=2, session_id=None, state="ringing", answered_at=None,
+                     started_at=p.later(5))
+    assert state.apply(ev("call", 7, ringing)) == Diff(cabins=frozenset({2}))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.pending == cabin.calls
+    assert moves(cabin) == [("pbx-400", 400, CallState.RINGING, None)]
+
+
+def test_an_answer_shown_before_its_session_joins_the_session_once():
+    state = loaded(seq=5)
+    answered = p.call(None, pbx_call_id="pbx-401", cabin_id=2, session_id=None,
+                      started_at=p.later(5), answered_at=p.later(9))
+    state.apply(ev("call", 6, answered))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.session is None
+    assert [c.pbx_call_id for c in cabin.pending] == ["pbx-401"]
+    state.apply(ev("call", 7, p.call(401, cabin_id=2, session_id=12, started_at=p.later(5),
+                                     answered_at=p.later(9))))
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.pending == () and cabin.session is not None
+    assert moves(cabin) == [("pbx-401", 401, CallState.ANSWERED, 12)]
+    assert cabin.session.calls == cabin.calls and cabin.state is CabinState.IN_USE
+
+
+def test_older_news_of_a_call_changes_nothing_but_the_id_it_brings():
+    """The server may publish a move before the stored version of an earlier one: the
+    call keeps its later state (and its session), and learns its id."""
+    state = loaded(seq=5)
+    ringing = p.call(None, pbx_call_id="pbx-402", cabin_id=2, session_id=None,
+                     state="ringing", answered_at=None, started_at=p.later(5))
+    state.apply(ev("call", 6, ringing))
+    dialing = p.call(402, cabin_id=2, session_id=None, state="dialing", answered_at=None,
+                     started_at=p.later(5))
+    assert state.apply(ev("call", 7, dialing)) == Diff(cabins=frozenset({2}))
+    assert moves(state.view().cabin(2)) == [("pbx-402", 402, CallState.RINGING, None)]
+    assert state.apply(ev("call", 8, dialing)) == NOTHING
+    # Answered in session 12, then the answer without its session again: still once.
+    state.apply(ev("call", 9, p.call(402, cabin_id=2, session_id=12, started_at=p.later(5),
+                                     answered_at=p.later(9))))
+    before = state.view()
+    late = p.call(None, pbx_call_id="pbx-402", cabin_id=2, session_id=None,
+                  started_at=p.later(5), answered_at=p.later(9))
+    assert state.apply(ev("call", 10, late)) == NOTHING
+    assert state.view().cabin(2) == before.cabin(2)
+    assert moves(before.cabin(2)) == [("pbx-402", 402, CallState.ANSWERED, 12)]
+
+
+def test_a_later_move_published_before_it_was_stored_keeps_the_known_id():
+    state = loaded(seq=5)
+    state.apply(ev("call", 6, p.call(405, cabin_id=2, session_id=None, state="ringing",
+                                     answered_at=None, started_at=p.later(5))))
+    answered = p.call(None, pbx_call_id="pbx-405", cabin_id=2, session_id=None,
+                      started_at=p.later(5), answered_at=p.later(9))
+    state.apply(ev("call", 7, answered))
+    assert moves(state.view().cabin(2)) == [("pbx-405", 405, CallState.ANSWERED, None)]
+
+
+def test_a_snapshot_lists_a_call_in_its_session_and_not_also_pending():
+    answered = p.call(403, cabin_id=2, session_id=12, started_at=p.later(5),
+                      answered_at=p.later(9))
+    caught = p.call(None, pbx_call_id="pbx-403", cabin_id=2, session_id=None,
+                    started_at=p.later(5), answered_at=p.later(9))
+    snapshot = shop_json()
+    snapshot["cabins"][0] = p.cabin(2, state="in_use", session_=p.session(12, [answered]),  # type: ignore[index]
+                                    pending=[caught])
+    state = LiveState()
+    state.load(Snapshot.from_json(snapshot), p.T0)
+    cabin = state.view().cabin(2)
+    assert cabin is not None and cabin.pending == ()
+    assert moves(cabin) == [("pbx-403", 403, CallState.ANSWERED, 12)]
+
+
+def test_calls_started_at_the_same_instant_sort_with_or_without_an_id():
+    state = loaded(seq=5)
+    first = p.call(None, pbx_call_id="pbx-a", cabin_id=2, session_id=None, state="dialing",
+                   answered_at=None, started_at=p.later(5))
+    second = p.call(404, pbx_call_id="pbx-b", cabin_id=2, session_id=None, state="ringing",
+                    answered_at=None, started_at=p.later(5))
+    state.apply(ev("call", 6, second))
+    state.apply(ev("call", 7, first))
+    assert [c.pbx_call_id for c in state.view().cabin(2).calls] == ["pbx-a", "pbx-b"]  # type: ignore[union-attr]
+
+
 def test_a_deleted_cabin_leaves_the_screen():
     state = loaded(seq=5)
     gone = {**p.cabin(2, state="disabled", enabled=False), "deleted": True}
@@ -299,8 +400,11 @@ def test_finished_and_unanswered_calls_cost_their_billed_price_or_nothing():
     view = state.view()
     done = view.cabin(1).calls[0]  # type: ignore[union-attr]
     assert view.call_charge(done, p.later(10_000)) == (30, eur("0.50"))
-    state.apply(ev("call", 6, p.call(100, state="ringing", answered_at=None)))
-    ringing = state.view().cabin(1).calls[1]  # type: ignore[union-attr]
+    # Another call (call 100 is answered: a ringing of it would be older news).
+    state.apply(ev("call", 6, p.call(101, state="ringing", answered_at=None,
+                                     started_at=p.later(1))))
+    ringing = state.view().cabin(1).calls[2]  # type: ignore[union-attr]
+    assert ringing.pbx_call_id == "pbx-101" and ringing.state is CallState.RINGING
     assert state.view().call_charge(ringing, p.later(500)) == (0, eur("0"))
     assert state.view().due(state.view().cabin(2), p.T0) is None  # type: ignore[arg-type]
 

@@ -201,6 +201,38 @@ def test_the_model_with_pending_calls_is_the_model_made_afresh(desk_app):
     assert tile_model(live, view, now, fmt, cache).ticking
 
 
+def test_a_call_shown_before_it_was_stored_is_one_row(desk_app):
+    """The server may publish a call's move before storing it (`"id": null`), then the
+    same call (same `pbx_call_id`) with its id, and an answer before its session: the
+    tile lists one row for it at every step, cached or not."""
+    state = LiveState()
+    state.load(Snapshot.from_json(p.snapshot([p.cabin(1)], seq=1)), p.T0)
+    fmt = desk_app.formatter("Europe/Paris")
+    cache = ModelCache()
+    seq = iter(range(2, 100))
+    call = dict(p.call(None, pbx_call_id="pbx-8", session_id=None, state="dialing",
+                       started_at=p.later(50), answered_at=None))
+    steps = [
+        ("dialing", call),
+        ("ringing", dict(call, id=8, state="ringing")),
+        ("answered", dict(call, state="answered", answered_at=p.iso(p.later(55)))),
+        ("answered", dict(call, id=8, session_id=10, state="answered",
+                          answered_at=p.iso(p.later(55)))),
+    ]
+    for expected, data in steps:
+        state.apply(Event("call", next(seq), p.INSTANCE, data))
+        view = state.view()
+        [cabin] = view.cabins
+        for seconds in (55, 56, 61, 90):
+            now = p.later(seconds)
+            model = tile_model(cabin, view, now, fmt, cache)
+            assert [row.state for row in model.rows] == [expected], (data, seconds)
+            assert model == tile_model(cabin, view, now, fmt)
+    assert cabin.pending == () and cabin.session is not None
+    assert [c.id for c in cabin.session.calls] == [8]
+    assert model.ticking and model.due is not None and model.due.amount > 0
+
+
 def test_money_text_is_what_babel_writes():
     rng = random.Random(5)
     for currency in ("EUR", "USD", "JPY", "KWD", "MAD", "XOF", "GBP"):

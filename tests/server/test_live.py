@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from cashdesk.call_state import CallState
+from cashdesk.calls.changes import CallUpdated
 from cashdesk.pbx.bridge import CutReason
 from cashdesk.prepaid.timeline import epoch_ms, from_epoch_ms
 from cashdesk.rating.pricing import charge
@@ -261,6 +263,29 @@ async def test_a_pending_call_that_fails_leaves_the_tile(aiohttp_client, config,
     failed = calls(desk, "c1")[-1]
     assert failed["sip_code"] == 486 and failed["session_id"] is None
     assert desk.of("cabin")[-1]["pending"] == []
+    await desk.close()
+
+
+async def test_a_call_shown_before_it_was_stored_is_one_pending_call(
+        aiohttp_client, config, clock, world, tokens, sqlite_engine):
+    """A live move shown from memory has no id yet (`CallTracker.show_from_memory`);
+    the stored one that follows is the same call: the tile has one pending call."""
+    cabins = furnish(sqlite_engine, clock, world)
+    live = await start(aiohttp_client, config, clock)
+    token = tokens["operator_a"]
+    desk = await Desk.connect(live.client, token)
+    assert (await live.bridge.dial("c1", cabins.a[0], UK)).allowed
+    await desk.until(lambda d: state_of(d, "c1") == "dialing")
+    stored = await live.billing.service.async_inspect(
+        lambda tracker: tracker._live["c1"].snapshot)
+    ringing = replace(stored, state=CallState.RINGING, ringing_at=clock.now())
+    board = live.billing.board
+    board.apply(CallUpdated(stored.callshop_id, replace(ringing, id=None)))
+    board.apply(CallUpdated(stored.callshop_id, ringing))
+    _, now = await live.get("/live", token)
+    pending = cabin_in(now, cabins.a_ids[0])["pending"]
+    assert [(c["id"], c["state"]) for c in pending] == [(stored.id, "ringing")]
+    await desk.until(lambda d: [c["id"] for c in calls(d, "c1")][-2:] == [None, stored.id])
     await desk.close()
 
 

@@ -78,7 +78,7 @@ UNREACHABLE = "unreachable"
 class CallRow(NamedTuple):
     """A call as its tile lists it (a named tuple: 64 tiles make them every second)."""
 
-    call_id: int
+    pbx_call_id: str      # what identifies the call (its row id may not be known yet)
     state: str            # CallState value
     number: str
     destination: str
@@ -153,7 +153,7 @@ def _row(call: LiveCall, seconds: int, cost: Money, fmt: Formatter) -> CallRow:
         if call.rate is not None else ""
     duration = fmt.duration(seconds) if call.answered_at is not None else \
         call_state_label(call.state)
-    return CallRow(call_id=call.id, state=str(call.state),
+    return CallRow(pbx_call_id=call.pbx_call_id, state=str(call.state),
                    number=display_number(call.number or call.dialed_number),
                    destination=call.destination or "?", rate=rate, duration=duration,
                    cost=fmt.money(cost), live=call.is_live)
@@ -163,7 +163,7 @@ def _moved(old: CallRow, call: LiveCall, figures: tuple[int, Money], fmt: Format
     """`old`, the row of the same call, with its duration and cost now: what `_row`
     makes, without the rest again."""
     seconds, cost = figures
-    return CallRow(old.call_id, old.state, old.number, old.destination, old.rate,
+    return CallRow(old.pbx_call_id, old.state, old.number, old.destination, old.rate,
                    fmt.duration(seconds) if call.answered_at is not None else old.duration,
                    fmt.money(cost), old.live)
 
@@ -188,8 +188,9 @@ def display_number(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-#: call id → (the call, the formatter, (talk seconds, cost) then, its row).
-RowCache = dict[int, tuple[LiveCall, Formatter, tuple[int, Money], CallRow]]
+#: PBX call id → (the call, the formatter, (talk seconds, cost) then, its row). Not the
+#: call's row id: the server may show a call before it has one.
+RowCache = dict[str, tuple[LiveCall, Formatter, tuple[int, Money], CallRow]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +247,7 @@ def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
         state = UNREACHABLE
     calls = cabin.calls
     session = cabin.session
-    in_session = {call.id for call in session.calls} \
+    in_session = {call.pbx_call_id for call in session.calls} \
         if session is not None and cabin.pending else set()
     rows_cache = cache.rows if cache is not None else None
     rows: list[CallRow] = []
@@ -268,7 +269,7 @@ def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
     for index in range(first, len(calls)):
         call = calls[index]
         answered = call.state is CallState.ANSWERED
-        hit = rows_cache.get(call.id) if rows_cache is not None else None
+        hit = rows_cache.get(call.pbx_call_id) if rows_cache is not None else None
         # Events rebuild the call objects: equal ones show the same row.
         if hit is not None and not (hit[1] is fmt and (hit[0] is call or hit[0] == call)):
             hit = None
@@ -285,10 +286,10 @@ def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
                 row = _moved(hit[3], call, figures, fmt) if hit is not None else \
                     _row(call, figures[0], cost, fmt)
                 if rows_cache is not None:
-                    rows_cache[call.id] = (call, fmt, figures, row)
+                    rows_cache[call.pbx_call_id] = (call, fmt, figures, row)
         rows.append(row)
         live = live or row.live
-        counted = everyone or call.id in in_session
+        counted = everyone or call.pbx_call_id in in_session
         if answered:
             running.append((index, call, counted))
         if counted:
@@ -297,18 +298,18 @@ def tile_model(cabin: LiveCabin, view: LiveView, now: datetime, fmt: Formatter,
             if not answered:
                 settled += cost.amount
     if rows_cache is not None and len(rows_cache) > len(calls):
-        for gone in rows_cache.keys() - {call.id for call in calls}:
+        for gone in rows_cache.keys() - {call.pbx_call_id for call in calls}:
             del rows_cache[gone]
     if cache is not None:
         count = 0
         for call in calls:
-            if not call.state.is_final or not (everyone or call.id in in_session):
+            if not call.state.is_final or not (everyone or call.pbx_call_id in in_session):
                 break
             count += 1
         if count != len(cache.finished) or cache.finished_fmt is not fmt or first < count:
             cache.finished, cache.finished_fmt = calls[:count], fmt
             cache.finished_rows = tuple(rows[:count])
-            cache.finished_total = sum((cache.rows[call.id][2][1].amount
+            cache.finished_total = sum((cache.rows[call.pbx_call_id][2][1].amount
                                         for call in calls[:count]), Decimal(0))
     due = None if session is None else Money(total, session.total.currency)
     model = TileModel(
@@ -339,7 +340,7 @@ def _ticked(basis: _Basis, server_now: datetime, cache: ModelCache) -> TileModel
         figures = (call.talk_ms(server_now) // 1000, cost)
         if in_session:
             costs.append(cost)
-        hit = rows_cache.get(call.id)
+        hit = rows_cache.get(call.pbx_call_id)
         if hit is None or hit[0] is not call or hit[1] is not fmt:
             rows[index] = row = _row(call, figures[0], cost, fmt)
         elif hit[2] == figures:
@@ -347,7 +348,7 @@ def _ticked(basis: _Basis, server_now: datetime, cache: ModelCache) -> TileModel
             continue
         else:
             rows[index] = row = _moved(hit[3], call, figures, fmt)
-        rows_cache[call.id] = (call, fmt, figures, row)
+        rows_cache[call.pbx_call_id] = (call, fmt, figures, row)
     due, total = model.due, model.total
     if due is not None:
         # Costs move by whole increments, most ticks leave the total as it was.
@@ -390,7 +391,7 @@ def _static_key(model: TileModel, first: int) -> tuple[object, ...]:
     model without the running figures' digits (their shapes stay, since they set the
     room the texts around them get)."""
     ticking = model.ticking
-    rows = tuple((row.call_id, row.state, row.number, row.destination, row.rate,
+    rows = tuple((row.pbx_call_id, row.state, row.number, row.destination, row.rate,
                   _shape(row.duration), _shape(row.cost)) if ticking and row.running else row
                  for row in model.rows[first:])
     return (model.name, model.position, model.state, model.state_label, model.has_session,
