@@ -689,7 +689,7 @@ class CallService:
         `CUT_SPIN_S` instead of sleeping till then: the loop's timer can wake it
         milliseconds late, and on the test VM memory left alone for a while costs
         about 13 µs a page to touch again, so a process that slept runs slow for its
-        first milliseconds (resources/kamailio/README.md, "Cut-off"); napping keeps
+        first milliseconds (resources/kamailio/README.md, "Session 11"); napping keeps
         the loop's own memory in use. Bounded in real time, so a test's fake clock
         cannot hold it."""
         clock = self.tracker.clock

@@ -189,7 +189,7 @@ class KamailioBridge(PbxBridge):
         call's `rehearse_cut` (its dialog found, its carrier's BYE built, not sent).
         On the test VM memory left alone for a second costs about 13 µs a page to
         touch again, and a cut's first BYE came 4–8 ms after the cuts without this
-        (README.md, "Cut-off")."""
+        (README.md, "Session 11")."""
         messages: list[JsonObject] = [{"type": "wake"}]
         messages += [{"type": "rehearse_cut", "call_id": call} for call in pbx_call_ids]
         with contextlib.suppress(NotConnected):
