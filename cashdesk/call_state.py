@@ -21,9 +21,17 @@ class CallState(StrEnum):
     def is_live(self) -> bool:
         return self in LIVE_STATES
 
+    @property
+    def rank(self) -> int:
+        """How far a call has got: it only moves forward, so news of a call in a lower
+        rank than what is known of it is older news."""
+        return _RANK[self]
+
 
 LIVE_STATES = frozenset({CallState.DIALING, CallState.RINGING, CallState.ANSWERED})
 FINAL_STATES = frozenset({CallState.ENDED, CallState.FAILED, CallState.CUT})
+_RANK = {CallState.DIALING: 0, CallState.RINGING: 1, CallState.ANSWERED: 2,
+         CallState.ENDED: 3, CallState.FAILED: 3, CallState.CUT: 3}
 
 #: Forward moves only. Events arrive duplicated and out of order; anything not listed
 #: here is ignored by the tracker rather than moving a call backwards.

@@ -183,16 +183,10 @@ def _ordered(calls: dict[str, LiveCall] | list[LiveCall]) -> tuple[LiveCall, ...
     return tuple(sorted(values, key=lambda call: (call.started_at, call.pbx_call_id)))
 
 
-#: How far a call has got. A call only moves forward, so news of a lower rank than
-#: what is held is older (the server's board keeps the same order).
-_RANK = {CallState.DIALING: 0, CallState.RINGING: 1, CallState.ANSWERED: 2,
-         CallState.ENDED: 3, CallState.FAILED: 3, CallState.CUT: 3}
-
-
 def _progress(call: LiveCall) -> tuple[int, bool]:
     """`call`'s rank, then whether it is in a session: an answer may come first
     without its session and then with it, never the other way round."""
-    return _RANK[call.state], call.session_id is not None
+    return call.state.rank, call.session_id is not None
 
 
 @dataclass(frozen=True, slots=True)

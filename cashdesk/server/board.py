@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from cashdesk.call_state import LIVE_STATES, CallState
+from cashdesk.call_state import LIVE_STATES
 from cashdesk.calls.changes import (
     BalanceUpdated,
     CallSnapshot,
@@ -48,9 +48,6 @@ from cashdesk.server.live import (
 from cashdesk.store.models import Account, Cabin, CabinSession, Call, Callshop
 
 log = logging.getLogger(__name__)
-
-_RANK = {CallState.DIALING: 0, CallState.RINGING: 1, CallState.ANSWERED: 2,
-         CallState.ENDED: 3, CallState.FAILED: 3, CallState.CUT: 3}
 
 
 @dataclass
@@ -241,7 +238,7 @@ class LiveBoard:
         known = cabin.pending.get(call.pbx_call_id)
         if known is None and cabin.session is not None and call.id is not None:
             known = cabin.session.calls.get(call.id)
-        if known is not None and _RANK[known.state] > _RANK[call.state]:
+        if known is not None and known.state.rank > call.state.rank:
             return  # older news than what is shown (replayed after a load)
         self.hub.publish(shop.id, "call", call_json(call))
         if call.session_id is None:
