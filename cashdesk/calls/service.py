@@ -28,9 +28,9 @@ writer thread, the prepaid guard's timer in between.
   desks as soon as its event is applied — even before, from memory on the loop,
   when the tracker is free as it arrives (`CallTracker.show_from_memory`; a start
   from its authorisation, without its row's id): in a burst the writer may be
-  applying the other calls' events for milliseconds. What calls cost goes to the desks once committed.
-  What waits is taken in three lanes: the timer's cuts first, then the PBX's work,
-  then the rest (top-ups, rate refreshes, reads).
+  applying the other calls' events for milliseconds. What calls cost goes to the
+  desks once committed. What waits is taken in three lanes: the timer's cuts first,
+  then the PBX's work, then the rest (top-ups, rate refreshes, reads).
 - The tracker's announcements come back to the loop: changes to `publish` (the
   WebSocket hub), commands to the bridge that carries the call. Backstop updates for
   one call are coalesced: while one is being sent, only the latest value waits.

@@ -17,9 +17,9 @@ change is committed before anything is announced (`on_change`) or sent to the PB
 first: they must act now, and a cut costs nothing; and, with `announce_live`, a live
 call's move (dialing, ringing, answered) as soon as its event is applied: that is the
 PBX's news, not money, and the desk shows it as it happens rather than after the rest
-of the batch and the commit; with `show_from_memory`, a ringing or an answer even
-before its event is applied. What a call cost, a session owes and a balance holds is
-announced once stored.
+of the batch and the commit; with `show_from_memory`, even before its event is applied
+(a start from its authorisation, without its row's id). What a call cost, a session
+owes and a balance holds is announced once stored.
 
 The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
 runs every method in one writer thread, keeping database work short and synchronous;
