@@ -419,8 +419,8 @@ class CallService:
             return
         except Exception:
             # The tracker drops a failing event alone; this is the batch's transaction
-            # failing around them (pruning, the commit). Events it had applied are
-            # no-ops the second time (idempotent); those it had not reached are applied.
+            # failing around them (pruning, the commit). The tracker read its memory
+            # again from the database, so each event is applied as if for the first time.
             log.exception("a batch of %d PBX events failed; applying them one by one",
                           len(batch))
         for event in batch:

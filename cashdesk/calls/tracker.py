@@ -21,6 +21,11 @@ of the batch and the commit; with `show_from_memory`, even before its event is a
 (a start from its authorisation, without its row's id). What a call cost, a session
 owes and a balance holds is announced once stored.
 
+Memory runs ahead of the database inside a transaction; if the transaction fails as a
+whole (its commit: a disk error, the database gone), memory is read again from the
+database as at a start, keeping the authorisations the PBX was given, so the same
+events handed over again are applied rather than taken for duplicates.
+
 The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
 runs every method in one writer thread, keeping database work short and synchronous;
 `on_change` and `on_command` are called in that thread and must only hand over. The
@@ -231,6 +236,9 @@ class CallTracker:
         # Cuts decided ahead of their instant (`take_due`), their database work left to
         # the next transaction.
         self._taken: list[GuardCut] = []
+        # A transaction failed and memory could not be read again from the database
+        # yet: the next one does that first (see `_failed_transaction`).
+        self._memory_ahead = False
 
     # ------------------------------------------------------------------ start-up --
     def load(self) -> int:
@@ -976,15 +984,22 @@ class CallTracker:
         """One transaction per operation; announcements only after it committed. It
         begins with the cuts taken ahead (`take_due`) and the guard's cuts due now (see
         `_take_due`), unless the operation takes the latter itself."""
+        if self._memory_ahead:
+            self._read_memory_again()
+        authorised = dict(self._authorised)
         due, self._taken = self._taken, []
         if cuts_first:
             due += self._take_due()
-        with self._sessions() as db, db.begin() as transaction:
-            for cut in due:
-                self._apply_cut(db, outbox, cut)
-            yield db
-            self._describe(db, outbox)
-            self._commit(transaction)
+        try:
+            with self._sessions() as db, db.begin() as transaction:
+                for cut in due:
+                    self._apply_cut(db, outbox, cut)
+                yield db
+                self._describe(db, outbox)
+                self._commit(transaction)
+        except Exception:
+            self._failed_transaction(authorised)
+            raise
         for change in outbox.changes:
             self.on_change(change)
         now = self._now_ms()
@@ -994,6 +1009,46 @@ class CallTracker:
                 outbox.commands.append(SetBackstop(call, seconds))
         for command in outbox.commands:
             self.on_command(command)
+
+    def _failed_transaction(self, authorised: dict[str, _Authorised]) -> None:
+        """A transaction failed as a whole (its commit, say: a disk error, the database
+        gone) and the database rolled back what memory had applied — a call ended, a
+        balance charged — so the same events again would be no-ops here and never
+        stored. Memory is read again from the database before anything else is done.
+        The authorisations as they stood before it, and those decided since (the loop
+        decides during a commit), are kept: the PBX was told."""
+        self._authorised = {**authorised, **self._authorised}
+        self._memory_ahead = True
+        try:
+            self._read_memory_again()
+        except Exception:
+            log.exception("memory could not be read again from the database; "
+                          "the next operation tries again first")
+
+    def _read_memory_again(self) -> None:
+        """Live calls, their budgets and every shop's balances read again as at a start
+        (`load`); nothing changes here if that fails. The authorisations not started
+        hold their first increments again, or are forgotten if the credit read now
+        cannot take them (their start is then decided from the database)."""
+        guard, live, taken = self.guard, self._live, self._taken
+        self.guard, self._live, self._taken = guard.fresh(), {}, []
+        try:
+            loaded = self.load()
+        except Exception:
+            self.guard, self._live, self._taken = guard, live, taken
+            raise
+        self._memory_ahead = False
+        for key in self._live:
+            self._finished.pop(key, None)
+        for key, authorised in list(self._authorised.items()):
+            rated = authorised.rated
+            if key in self._live \
+                    or not all(self.guard.has_budget(spec.key) for spec in rated.budgets) \
+                    or not self.guard.authorise(key, rated.draws,
+                                                max_call_ms=rated.max_call_ms).allowed:
+                del self._authorised[key]
+        log.warning("memory read again from the database after a failed transaction: "
+                    "%d live call(s), %d authorised", loaded, len(self._authorised))
 
     def _commit(self, transaction: SessionTransaction) -> None:
         with self.at_rest():

@@ -257,6 +257,10 @@ class PrepaidGuard:
         #: Work done by exhaustion searches since the last `take_stats()`.
         self.stats: list[SearchStats] = []
 
+    def fresh(self) -> PrepaidGuard:
+        """A guard like this one that holds nothing yet: no budget, no call."""
+        return PrepaidGuard(self._clock, hold_ttl_ms=self._hold_ttl_ms)
+
     # time --------------------------------------------------------------------------
     def now_ms(self) -> int:
         return epoch_ms(self._clock.now())

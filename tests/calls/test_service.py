@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -800,6 +801,38 @@ async def test_a_start_shown_but_not_stored_is_shown_failed(
     await eventually(lambda: len(shown(published)) == 2)
     assert shown(published) == [(CallState.DIALING, False), (CallState.FAILED, False)]
     await eventually(lambda: ("c1", CutReason.UNKNOWN_CALL) in bridge.cuts)
+    await service.async_stop()
+
+
+async def test_a_batch_whose_commit_fails_is_stored_event_by_event(
+        sessions: sessionmaker[Session], clock: FakeClock, monkeypatch: Any) -> None:
+    """The commit of a batch fails once (a disk error): the service hands its events
+    over again one by one, and the call is stored ended and charged — the tracker's
+    memory, read again from the database, does not take them for duplicates."""
+    shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
+    await authorised(service, bridge, shop, "c1", clock)
+    for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
+                  CallAnswered("c1", at=clock.now())):
+        bridge.port.on_event(event)
+    await eventually(lambda: desk.tracker.is_live("c1")
+                     and desk.call("c1").state is CallState.ANSWERED)
+    await service.async_inspect(lambda _: None)
+    commit = CallTracker._commit
+    failures = [RuntimeError("disk I/O error")]
+
+    def failing_once(tracker: CallTracker, transaction: SessionTransaction) -> None:
+        if failures:
+            raise failures.pop()
+        commit(tracker, transaction)
+    monkeypatch.setattr(CallTracker, "_commit", failing_once)
+    clock.advance(61)
+    bridge.port.on_event(CallEnded("c1", hangup_by=HangupBy.CABIN, at=clock.now()))
+    await eventually(lambda: desk.call("c1").state is CallState.ENDED)
+    assert failures == []
+    call = desk.call("c1")
+    assert call.billed_seconds >= 61 and call.cost is not None and call.cost > 0
+    assert desk.balance(shop.account_id) == Decimal(10) - call.cost
+    desk.check_ledger(shop.callshop_id)
     await service.async_stop()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cashdesk.call_state import CallState
@@ -484,3 +485,85 @@ def test_an_event_that_fails_is_dropped_alone_from_its_batch(
     tracker.handle(CallAnswered("bad", at=clock.now()))
     with any_sessions() as db:
         assert set(db.scalars(select(Call.pbx_call_id))) == {"before", "after"}
+
+
+def _failing_commit(transaction: Any) -> None:
+    raise OperationalError("COMMIT", None, Exception("disk I/O error"))
+
+
+def test_a_failed_commit_leaves_memory_as_the_database_has_it(
+        any_sessions: sessionmaker[Session], clock: FakeClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A transaction that fails as a whole (its commit: a disk error, the database
+    gone) rolls back in the database what memory had applied. Memory is read again
+    from the database, so the same event handed over again (as the server does) is
+    stored and charged, not taken for a duplicate; the calls still up and the call
+    authorised meanwhile keep their credit held."""
+    with any_sessions.begin() as db:
+        shop = make_shop(db, clock, balance="10", cabins=3)
+    desk = Desk.open(any_sessions, clock)
+    tracker = desk.tracker
+    ending = desk.connect(shop.cabins[0], "+44 20 7946 0958")
+    talking = desk.connect(shop.cabins[1], "+44 20 7946 0958")
+    asked = AuthorisationRequest("asked", shop.cabins[2], "0044207946000", at=clock.now())
+    assert tracker.authorise(asked).allowed
+    clock.advance(125.347)
+    hung_up = CallEnded(ending, hangup_by=HangupBy.CABIN, at=clock.now())
+
+    tracker._commit = _failing_commit  # type: ignore[method-assign]
+    with pytest.raises(OperationalError):
+        tracker.handle(hung_up)
+    del tracker._commit                 # the class's own again
+    assert "memory read again from the database" in caplog.text
+    assert desk.call(ending).state is CallState.ANSWERED        # rolled back
+    assert desk.balance(shop.account_id) == Decimal(10)
+
+    tracker.handle(hung_up)
+    ended = desk.call(ending)
+    assert ended.state is CallState.ENDED and ended.price == Decimal("0.6000")
+    assert desk.balance(shop.account_id) == Decimal(10) - ended.cost    # the buy rate
+    assert tracker.live_calls() == [talking]
+    assert tracker.guard.is_tracking(talking) and tracker.guard.is_tracking("asked")
+    assert not tracker.guard.is_tracking(ending)
+    desk.dial(shop.cabins[2], "0044207946000", call_id="asked")
+    desk.answer("asked")
+    clock.advance(10)
+    desk.hang_up("asked")
+    desk.hang_up(talking)
+    assert desk.call("asked").state is desk.call(talking).state is CallState.ENDED
+    assert desk.balance(shop.account_id) == Decimal(10) - sum(
+        desk.call(c).cost for c in (ending, talking, "asked"))
+    assert desk.cuts() == []
+    desk.check_ledger(shop.callshop_id)
+
+
+def test_memory_not_read_again_is_read_before_the_next_operation(
+        sessions: sessionmaker[Session], clock: FakeClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The database still away when memory is read again after a failed commit:
+    memory stays as it was, and the next operation reads it first."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="10")
+    desk = Desk.open(sessions, clock)
+    tracker = desk.tracker
+    call = desk.connect(shop.cabins[0], "+44 20 7946 0958")
+    clock.advance(59)
+    hung_up = CallEnded(call, hangup_by=HangupBy.CABIN, at=clock.now())
+
+    def database_away() -> int:
+        raise OperationalError("SELECT", None, Exception("unable to open database file"))
+
+    tracker._commit = _failing_commit  # type: ignore[method-assign]
+    tracker.load = database_away  # type: ignore[method-assign]
+    with pytest.raises(OperationalError):
+        tracker.handle(hung_up)
+    assert "memory could not be read again" in caplog.text
+    # Still as the failed transaction left it: the call ended here, not in the database.
+    assert tracker.live_calls() == [] and not tracker.guard.is_tracking(call)
+    del tracker._commit, tracker.load
+
+    tracker.handle(hung_up)
+    assert desk.call(call).state is CallState.ENDED
+    assert desk.balance(shop.account_id) == Decimal(10) - desk.call(call).cost > 0
+    assert tracker.live_calls() == []
+    desk.check_ledger(shop.callshop_id)
