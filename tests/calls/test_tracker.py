@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from cashdesk.call_state import CallState
 from cashdesk.calls.changes import BalanceUpdated, CallUpdated, SessionUpdated
@@ -21,6 +21,7 @@ from cashdesk.pbx.events import CallAnswered, CallEnded, CallFailed, CallStarted
 from cashdesk.prepaid.guard import account_budget
 from cashdesk.prepaid.timeline import epoch_ms
 from cashdesk.rating.pricing import RateTerms, charge
+from cashdesk.store.database import session_factory
 from cashdesk.store.models import Cabin, CabinSession, Call, Callshop
 from tests.calls.factories import DEFAULT_RATES, Desk, RateRow, make_reseller, make_shop
 
@@ -566,4 +567,43 @@ def test_memory_not_read_again_is_read_before_the_next_operation(
     assert desk.call(call).state is CallState.ENDED
     assert desk.balance(shop.account_id) == Decimal(10) - desk.call(call).cost > 0
     assert tracker.live_calls() == []
+    desk.check_ledger(shop.callshop_id)
+
+
+def test_the_connection_to_postgresql_lost_at_a_commit(
+        pg_engine: Engine, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL restarted (or the link to it cut) just as a call's end commits: its
+    backend is terminated, the commit fails for real, and the event handed over again
+    is stored and charged on a new connection."""
+    sessions = session_factory(pg_engine)
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="10")
+    desk = Desk.open(sessions, clock)
+    tracker = desk.tracker
+    call = desk.connect(shop.cabins[0], "+44 20 7946 0958")
+    clock.advance(59)
+    hung_up = CallEnded(call, hangup_by=HangupBy.CABIN, at=clock.now())
+    commit = tracker._commit
+
+    def backend_gone(transaction: SessionTransaction) -> None:
+        pid = transaction.session.connection().exec_driver_sql(
+            "SELECT pg_backend_pid()").scalar()
+        with pg_engine.connect() as other:
+            # Waits (up to 5 s) until that backend is gone.
+            assert other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"),
+                                 {"pid": pid}).scalar()
+        commit(transaction)
+
+    tracker._commit = backend_gone  # type: ignore[method-assign]
+    with pytest.raises(OperationalError):
+        tracker.handle(hung_up)
+    del tracker._commit
+    assert "memory read again from the database" in caplog.text
+    assert desk.call(call).state is CallState.ANSWERED        # rolled back
+
+    tracker.handle(hung_up)
+    ended = desk.call(call)
+    assert ended.state is CallState.ENDED and ended.cost is not None
+    assert desk.balance(shop.account_id) == Decimal(10) - ended.cost > 0
+    assert tracker.live_calls() == [] and not tracker.guard.is_tracking(call)
     desk.check_ledger(shop.callshop_id)
