@@ -108,6 +108,9 @@ BATCH_TAKES_IN_S = 0.01
 #: waiting for its commit. Each event is announced as it is applied, before this.
 BATCH_LINGERS_S = 0.001
 
+#: How often PBX events waiting for a database that cannot be reached are tried again.
+DATABASE_RETRY_S = 1.0
+
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
 
@@ -207,6 +210,9 @@ class CallService:
         self._tracker_lock = threading.Lock()
         self._writer_thread: int | None = None
         self._decided_on_loop = 0
+        # The database could not be reached: PBX events wait for it (writer thread).
+        self._database_away = False
+        self._stopped = False
         tracker.at_rest = self._unlocked
         tracker.announce_live = self._announce_live
         self.runner = DeadlineRunner(tracker.clock, self._next_deadline, self._fire)
@@ -250,6 +256,11 @@ class CallService:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopped = True
+        if self._events:
+            log.error("billing: stopped with %d PBX event(s) not stored (the database "
+                      "could not be reached); the next start reconciles with the PBX",
+                      len(self._events))
         if self._own_executor:
             self._executor.shutdown(wait=True)
 
@@ -416,25 +427,59 @@ class CallService:
     def _handle_now(self, batch: list[PbxEvent]) -> None:
         try:
             self.tracker.handle_many(self._taking_in(batch), self._asking)
-            return
         except Exception:
             # The tracker drops a failing event alone; this is the batch's transaction
             # failing around them (pruning, the commit). The tracker read its memory
             # again from the database, so each event is applied as if for the first time.
-            log.exception("a batch of %d PBX events failed; applying them one by one",
-                          len(batch))
-        for event in batch:
+            if not self._database_away:      # said once, not at every try
+                log.exception("a batch of %d PBX events failed; applying them one by one",
+                              len(batch))
+        else:
+            self._database_reached()
+            return
+        for index, event in enumerate(batch):
             try:
                 self.tracker.handle(event)
             except Exception:
+                if self.tracker.memory_ahead:
+                    # Not this event: the database is away. It and those behind it
+                    # wait for it, in their order (they are money).
+                    self._wait_for_the_database(batch[index:])
+                    break
                 log.exception("PBX event dropped: %s", event)
+        else:
+            self._database_reached()
         try:
             self.tracker.handle_many((), self._asking)
         except Exception:
             # Whatever could not be decided is refused by its bridge (fail closed).
-            log.exception("authorisations could not be decided")
+            if not self._database_away:
+                log.exception("authorisations could not be decided")
             requests = self._asking.take()
             self._asking.answer([RuntimeError("not decided")] * len(requests))
+
+    def _database_reached(self) -> None:
+        if self._database_away:
+            self._database_away = False
+            log.warning("billing: the database is back; the PBX events that waited for it "
+                        "are stored")
+
+    def _wait_for_the_database(self, events: list[PbxEvent]) -> None:
+        """Writer thread: `events` back at the head of the queue, tried again in
+        `DATABASE_RETRY_S` (or with the next event). The guard's cuts go on from memory
+        meanwhile (`take_due`), and new calls are refused: nothing can record them."""
+        self._events.extendleft(reversed(events))
+        if not self._database_away:
+            self._database_away = True
+            log.exception("billing: the database cannot be reached; %d PBX event(s) wait "
+                          "for it, tried again every %.0f s", len(events), DATABASE_RETRY_S)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.call_later, DATABASE_RETRY_S, self._retry_pull)
+
+    def _retry_pull(self) -> None:
+        if not self._stopped:
+            self._pull_soon()
 
     def _taking_in(self, batch: list[PbxEvent]) -> Iterator[PbxEvent]:
         """Writer thread: the batch's events, then those that arrive while it is being

@@ -319,11 +319,13 @@ class CallTracker:
         it (`places`), the balances as the guard keeps them — or None: `authorise`
         must decide it. None for anything that needs the database: a cabin not read
         yet, a capped session (what it spent is stored), a budget the guard does not
-        hold yet, a refusal (recorded for the desk), a call id seen before. The
-        guard's next deadline may have moved (the call holds its first increment)."""
+        hold yet, a refusal (recorded for the desk), a call id seen before, memory not
+        read again since a transaction failed (`memory_ahead`). The guard's next
+        deadline may have moved (the call holds its first increment)."""
         key = request.pbx_call_id
-        if key in self._live or key in self._authorised or key in self._refusals \
-                or key in self._finished or self.guard.is_tracking(key):
+        if self._memory_ahead or key in self._live or key in self._authorised \
+                or key in self._refusals or key in self._finished \
+                or self.guard.is_tracking(key):
             return None
         place = self.places.get(request.sip_username)
         if place is None:
@@ -1009,6 +1011,12 @@ class CallTracker:
                 outbox.commands.append(SetBackstop(call, seconds))
         for command in outbox.commands:
             self.on_command(command)
+
+    @property
+    def memory_ahead(self) -> bool:
+        """A transaction failed and the database could not be read since: memory may
+        be ahead of it, and nothing is allowed from memory until it has been read."""
+        return self._memory_ahead
 
     def _failed_transaction(self, authorised: dict[str, _Authorised]) -> None:
         """A transaction failed as a whole (its commit, say: a disk error, the database

@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from cashdesk.call_state import CallState
@@ -39,7 +40,10 @@ from cashdesk.pbx.events import (
 )
 from cashdesk.prepaid.runner import DeadlineRunner
 from cashdesk.prepaid.timeline import epoch_ms
+from cashdesk.store.database import open_engine, session_factory, upgrade
 from tests.calls.factories import Desk, ShopSetup, make_shop
+from tests.conftest import IN_CI
+from tests.support.pg import Cluster, PostgresUnavailable
 
 UK = "0044207946000"
 
@@ -834,6 +838,52 @@ async def test_a_batch_whose_commit_fails_is_stored_event_by_event(
     assert desk.balance(shop.account_id) == Decimal(10) - call.cost
     desk.check_ledger(shop.callshop_id)
     await service.async_stop()
+
+
+async def test_pbx_events_wait_for_a_database_that_went_away(
+        clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL stops during a call (a restart, say): the call's end waits for it
+    rather than being dropped, a new call is refused (nothing could record it), and
+    once the database is back the end is stored and charged."""
+    try:
+        cluster = await asyncio.to_thread(Cluster().start)
+    except (PostgresUnavailable, OSError) as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"no PostgreSQL here: {exc}")
+    engine = open_engine(cluster.url())
+    try:
+        upgrade(engine)
+        shop, desk, bridge, service = await started_service(session_factory(engine), clock,
+                                                            cabins=2)
+        await authorised(service, bridge, shop, "c1", clock)
+        for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
+                      CallAnswered("c1", at=clock.now())):
+            bridge.port.on_event(event)
+        await eventually(lambda: desk.tracker.is_live("c1")
+                         and desk.call("c1").state is CallState.ANSWERED)
+
+        await asyncio.to_thread(cluster.halt)
+        clock.advance(61)
+        bridge.port.on_event(CallEnded("c1", hangup_by=HangupBy.CABIN, at=clock.now()))
+        await eventually(lambda: "the database cannot be reached" in caplog.text)
+        with pytest.raises(RuntimeError):
+            await bridge.port.async_authorise(
+                AuthorisationRequest("c2", shop.cabins[1], UK, at=clock.now()))
+        await asyncio.sleep(2.5 * service_module.DATABASE_RETRY_S)    # tried again
+        assert "PBX event dropped" not in caplog.text
+
+        await asyncio.to_thread(cluster.serve)
+        await eventually(lambda: "the database is back" in caplog.text, timeout=10)
+        call = desk.call("c1")
+        assert call.state is CallState.ENDED and call.cost is not None and call.cost > 0
+        assert desk.balance(shop.account_id) == Decimal(10) - call.cost
+        assert desk.tracker.live_calls() == []
+        desk.check_ledger(shop.callshop_id)
+        await service.async_stop()
+    finally:
+        engine.dispose()
+        await asyncio.to_thread(cluster.stop)
 
 
 async def test_a_pull_with_nothing_left_still_tells_the_timer(

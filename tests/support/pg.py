@@ -58,6 +58,16 @@ class Cluster:
         os.chmod(self.root, 0o755)
         self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-A", "trust",
                   "-U", "postgres", "-E", "UTF8", "--locale=C")
+        return self.serve()
+
+    def halt(self) -> None:
+        """Stop the server, its data kept (`serve` starts it again): clients see the
+        database go away, as at a restart."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast",
+                  "-w", "stop")
+
+    def serve(self) -> Cluster:
+        """Start the server on the cluster's data and port; back once it listens."""
         options = (f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c full_page_writes=off -c max_connections=200")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
