@@ -212,6 +212,7 @@ class CallService:
         self._decided_on_loop = 0
         # The database could not be reached: PBX events wait for it (writer thread).
         self._database_away = False
+        self._retry_due = False      # a pull for them is due in DATABASE_RETRY_S
         self._stopped = False
         tracker.at_rest = self._unlocked
         tracker.announce_live = self._announce_live
@@ -258,9 +259,8 @@ class CallService:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._stopped = True
         if self._events:
-            log.error("billing: stopped with %d PBX event(s) not stored (the database "
-                      "could not be reached); the next start reconciles with the PBX",
-                      len(self._events))
+            log.error("billing: stopped with %d PBX event(s) not stored; the next start "
+                      "reconciles with the PBX", len(self._events))
         if self._own_executor:
             self._executor.shutdown(wait=True)
 
@@ -474,10 +474,12 @@ class CallService:
             log.exception("billing: the database cannot be reached; %d PBX event(s) wait "
                           "for it, tried again every %.0f s", len(events), DATABASE_RETRY_S)
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        if not self._retry_due and loop is not None and not loop.is_closed():
+            self._retry_due = True
             loop.call_soon_threadsafe(loop.call_later, DATABASE_RETRY_S, self._retry_pull)
 
     def _retry_pull(self) -> None:
+        self._retry_due = False
         if not self._stopped:
             self._pull_soon()
 
