@@ -745,6 +745,17 @@ async def authorised(service: CallService, bridge: FakeBridge, shop: ShopSetup,
     await service.async_inspect(lambda _: None)      # the writer's trip is over
 
 
+async def call_answered(service: CallService, bridge: FakeBridge, shop: ShopSetup, desk: Desk,
+                        pbx_call_id: str, clock: FakeClock) -> None:
+    """A call of the shop's first cabin authorised, started and answered, and stored."""
+    await authorised(service, bridge, shop, pbx_call_id, clock)
+    for event in (CallStarted(pbx_call_id, shop.cabins[0], UK, at=clock.now()),
+                  CallAnswered(pbx_call_id, at=clock.now())):
+        bridge.port.on_event(event)
+    await eventually(lambda: desk.tracker.is_live(pbx_call_id)
+                     and desk.call(pbx_call_id).state is CallState.ANSWERED)
+
+
 async def test_an_authorised_start_is_shown_at_once_without_its_id_then_with_it(
         sessions: sessionmaker[Session], clock: FakeClock) -> None:
     """The dialing of a call allowed before goes to the desks as its start arrives,
@@ -814,12 +825,7 @@ async def test_a_batch_whose_commit_fails_is_stored_event_by_event(
     over again one by one, and the call is stored ended and charged — the tracker's
     memory, read again from the database, does not take them for duplicates."""
     shop, desk, bridge, service = await started_service(sessions, clock, cabins=1)
-    await authorised(service, bridge, shop, "c1", clock)
-    for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
-                  CallAnswered("c1", at=clock.now())):
-        bridge.port.on_event(event)
-    await eventually(lambda: desk.tracker.is_live("c1")
-                     and desk.call("c1").state is CallState.ANSWERED)
+    await call_answered(service, bridge, shop, desk, "c1", clock)
     await service.async_inspect(lambda _: None)
     commit = CallTracker._commit
     failures = [RuntimeError("disk I/O error")]
@@ -856,12 +862,7 @@ async def test_pbx_events_wait_for_a_database_that_went_away(
         upgrade(engine)
         shop, desk, bridge, service = await started_service(session_factory(engine), clock,
                                                             cabins=2)
-        await authorised(service, bridge, shop, "c1", clock)
-        for event in (CallStarted("c1", shop.cabins[0], UK, at=clock.now()),
-                      CallAnswered("c1", at=clock.now())):
-            bridge.port.on_event(event)
-        await eventually(lambda: desk.tracker.is_live("c1")
-                         and desk.call("c1").state is CallState.ANSWERED)
+        await call_answered(service, bridge, shop, desk, "c1", clock)
 
         await asyncio.to_thread(cluster.halt)
         clock.advance(61)

@@ -23,7 +23,14 @@ from cashdesk.prepaid.timeline import epoch_ms
 from cashdesk.rating.pricing import RateTerms, charge
 from cashdesk.store.database import session_factory
 from cashdesk.store.models import Cabin, CabinSession, Call, Callshop
-from tests.calls.factories import DEFAULT_RATES, Desk, RateRow, make_reseller, make_shop
+from tests.calls.factories import (
+    DEFAULT_RATES,
+    Desk,
+    RateRow,
+    ShopSetup,
+    make_reseller,
+    make_shop,
+)
 
 
 def sell_terms(call: Call) -> RateTerms:
@@ -488,6 +495,18 @@ def test_an_event_that_fails_is_dropped_alone_from_its_batch(
         assert set(db.scalars(select(Call.pbx_call_id))) == {"before", "after"}
 
 
+def _a_call_hung_up_after_59_s(sessions: sessionmaker[Session], clock: FakeClock,
+                               ) -> tuple[ShopSetup, Desk, str, CallEnded]:
+    """A shop with 10 of credit, a call of its cabin answered 59 s ago, and the event
+    of its end (not handed over yet)."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="10")
+    desk = Desk.open(sessions, clock)
+    call = desk.connect(shop.cabins[0], "+44 20 7946 0958")
+    clock.advance(59)
+    return shop, desk, call, CallEnded(call, hangup_by=HangupBy.CABIN, at=clock.now())
+
+
 def _failing_commit(transaction: Any) -> None:
     raise OperationalError("COMMIT", None, Exception("disk I/O error"))
 
@@ -543,13 +562,8 @@ def test_memory_not_read_again_is_read_before_the_next_operation(
         caplog: pytest.LogCaptureFixture) -> None:
     """The database still away when memory is read again after a failed commit:
     memory stays as it was, and the next operation reads it first."""
-    with sessions.begin() as db:
-        shop = make_shop(db, clock, balance="10")
-    desk = Desk.open(sessions, clock)
+    shop, desk, call, hung_up = _a_call_hung_up_after_59_s(sessions, clock)
     tracker = desk.tracker
-    call = desk.connect(shop.cabins[0], "+44 20 7946 0958")
-    clock.advance(59)
-    hung_up = CallEnded(call, hangup_by=HangupBy.CABIN, at=clock.now())
 
     def database_away() -> int:
         raise OperationalError("SELECT", None, Exception("unable to open database file"))
@@ -576,13 +590,8 @@ def test_the_connection_to_postgresql_lost_at_a_commit(
     backend is terminated, the commit fails for real, and the event handed over again
     is stored and charged on a new connection."""
     sessions = session_factory(pg_engine)
-    with sessions.begin() as db:
-        shop = make_shop(db, clock, balance="10")
-    desk = Desk.open(sessions, clock)
+    shop, desk, call, hung_up = _a_call_hung_up_after_59_s(sessions, clock)
     tracker = desk.tracker
-    call = desk.connect(shop.cabins[0], "+44 20 7946 0958")
-    clock.advance(59)
-    hung_up = CallEnded(call, hangup_by=HangupBy.CABIN, at=clock.now())
     commit = tracker._commit
 
     def backend_gone(transaction: SessionTransaction) -> None:
