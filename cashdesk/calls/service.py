@@ -258,9 +258,10 @@ class CallService:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._stopped = True
-        if self._events:
+        unstored = len(self._events) + self.tracker.missed
+        if unstored:
             log.error("billing: stopped with %d PBX event(s) not stored; the next start "
-                      "reconciles with the PBX", len(self._events))
+                      "reconciles with the PBX", unstored)
         if self._own_executor:
             self._executor.shutdown(wait=True)
 
@@ -412,7 +413,7 @@ class CallService:
         events = []
         while self._events:
             events.append(self._events.popleft())
-        if not events and not self._asking.queue:
+        if not events and not self._asking.queue and not self.tracker.missed:
             # Taken in or decided during the trip before this one, which may have left
             # the next deadline to this operation (see `_trip`).
             if not any(self._lanes):
@@ -429,34 +430,27 @@ class CallService:
             self.tracker.handle_many(self._taking_in(batch), self._asking)
         except Exception:
             # The tracker drops a failing event alone; this is the batch's transaction
-            # failing around them (pruning, the commit). The tracker read its memory
-            # again from the database, so each event is applied as if for the first time.
+            # failing around them (the commit, the database gone). It keeps them
+            # (`missed`) for its next transaction, tried at once: a connection lost
+            # is replaced, and the authorisations waiting are decided.
             if not self._database_away:      # said once, not at every try
-                log.exception("a batch of %d PBX events failed; applying them one by one",
-                              len(batch))
+                log.exception("a batch of %d PBX events failed; trying again", len(batch))
         else:
             self._database_reached()
             return
-        for index, event in enumerate(batch):
-            try:
-                self.tracker.handle(event)
-            except Exception:
-                if self.tracker.memory_ahead:
-                    # Not this event: the database is away. It and those behind it
-                    # wait for it, in their order (they are money).
-                    self._wait_for_the_database(batch[index:])
-                    break
-                log.exception("PBX event dropped: %s", event)
-        else:
-            self._database_reached()
         try:
             self.tracker.handle_many((), self._asking)
         except Exception:
-            # Whatever could not be decided is refused by its bridge (fail closed).
             if not self._database_away:
-                log.exception("authorisations could not be decided")
+                log.exception("billing: the database cannot be reached; %d PBX event(s) "
+                              "wait for it, tried again every %.0f s", self.tracker.missed,
+                              DATABASE_RETRY_S)
+            self._wait_for_the_database()
+            # Whatever could not be decided is refused by its bridge (fail closed).
             requests = self._asking.take()
             self._asking.answer([RuntimeError("not decided")] * len(requests))
+        else:
+            self._database_reached()
 
     def _database_reached(self) -> None:
         if self._database_away:
@@ -464,15 +458,11 @@ class CallService:
             log.warning("billing: the database is back; the PBX events that waited for it "
                         "are stored")
 
-    def _wait_for_the_database(self, events: list[PbxEvent]) -> None:
-        """Writer thread: `events` back at the head of the queue, tried again in
+    def _wait_for_the_database(self) -> None:
+        """Writer thread: the PBX events the tracker missed are tried again in
         `DATABASE_RETRY_S` (or with the next event). The guard's cuts go on from memory
         meanwhile (`take_due`), and new calls are refused: nothing can record them."""
-        self._events.extendleft(reversed(events))
-        if not self._database_away:
-            self._database_away = True
-            log.exception("billing: the database cannot be reached; %d PBX event(s) wait "
-                          "for it, tried again every %.0f s", len(events), DATABASE_RETRY_S)
+        self._database_away = True
         loop = self._loop
         if not self._retry_due and loop is not None and not loop.is_closed():
             self._retry_due = True

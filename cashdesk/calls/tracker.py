@@ -23,8 +23,9 @@ owes and a balance holds is announced once stored.
 
 Memory runs ahead of the database inside a transaction; if the transaction fails as a
 whole (its commit: a disk error, the database gone), memory is read again from the
-database as at a start, keeping the authorisations the PBX was given, so the same
-events handed over again are applied rather than taken for duplicates.
+database as at a start, keeping the authorisations the PBX was given, and its events
+are kept (`missed`): the next transaction applies them first, before the guard decides
+any cut on the memory read (which does not know them yet).
 
 The tracker owns the prepaid guard and feeds it; neither is thread-safe. The server
 runs every method in one writer thread, keeping database work short and synchronous;
@@ -239,6 +240,9 @@ class CallTracker:
         # A transaction failed and memory could not be read again from the database
         # yet: the next one does that first (see `_failed_transaction`).
         self._memory_ahead = False
+        # The events of transactions that failed, in order: the next transaction
+        # applies them first (`missed`).
+        self._missed: list[PbxEvent] = []
 
     # ------------------------------------------------------------------ start-up --
     def load(self) -> int:
@@ -415,13 +419,19 @@ class CallTracker:
         guard's, in memory), and a refusal's record is only for the desk to see. So a
         new call waits for the one event being applied, not for the whole batch."""
         outbox = _Outbox()
-        with self._transaction(outbox) as db:
-            self._prune(db, outbox)
-            self._decide_waiting(db, outbox, asking)
-            for event in events:
-                self._apply_alone(db, outbox, event)
-                self._announce_live(outbox)
+        taken: list[PbxEvent] = []
+        try:
+            with self._transaction(outbox) as db:
+                self._prune(db, outbox)
                 self._decide_waiting(db, outbox, asking)
+                for event in events:
+                    taken.append(event)
+                    self._apply_alone(db, outbox, event)
+                    self._announce_live(outbox)
+                    self._decide_waiting(db, outbox, asking)
+        except Exception:
+            self._missed += taken      # rolled back: the next transaction applies them
+            raise
 
     def _apply_alone(self, db: Session, outbox: _Outbox, event: PbxEvent) -> None:
         """`_apply` in a savepoint of the batch's transaction: an event that fails is
@@ -989,19 +999,30 @@ class CallTracker:
         if self._memory_ahead:
             self._read_memory_again()
         authorised = dict(self._authorised)
+        missed, self._missed = self._missed, []
         due, self._taken = self._taken, []
-        if cuts_first:
+        if cuts_first and not missed:
             due += self._take_due()
         try:
             with self._sessions() as db, db.begin() as transaction:
+                if missed:
+                    # Before the guard decides: its memory, read from the database,
+                    # does not know them yet (a call that ended meanwhile would be cut).
+                    for event in missed:
+                        self._apply_alone(db, outbox, event)
+                    if cuts_first:
+                        due += self._take_due()
                 for cut in due:
                     self._apply_cut(db, outbox, cut)
                 yield db
                 self._describe(db, outbox)
                 self._commit(transaction)
         except Exception:
+            self._missed = missed + self._missed
             self._failed_transaction(authorised)
             raise
+        if missed:
+            log.warning("%d PBX event(s) the database had missed are stored", len(missed))
         for change in outbox.changes:
             self.on_change(change)
         now = self._now_ms()
@@ -1018,13 +1039,21 @@ class CallTracker:
         be ahead of it, and nothing is allowed from memory until it has been read."""
         return self._memory_ahead
 
+    @property
+    def missed(self) -> int:
+        """How many PBX events wait to be stored because their transaction failed (the
+        database away, say). Any operation applies them first; `handle_many(())` does
+        nothing else."""
+        return len(self._missed)
+
     def _failed_transaction(self, authorised: dict[str, _Authorised]) -> None:
         """A transaction failed as a whole (its commit, say: a disk error, the database
         gone) and the database rolled back what memory had applied — a call ended, a
         balance charged — so the same events again would be no-ops here and never
         stored. Memory is read again from the database before anything else is done.
         The authorisations as they stood before it, and those decided since (the loop
-        decides during a commit), are kept: the PBX was told."""
+        decides during a commit), are kept: the PBX was told. So are the cuts taken
+        ahead (`_taken`): the PBX was told those too, and the call ended then."""
         self._authorised = {**authorised, **self._authorised}
         self._memory_ahead = True
         try:
@@ -1038,12 +1067,12 @@ class CallTracker:
         (`load`); nothing changes here if that fails. The authorisations not started
         hold their first increments again, or are forgotten if the credit read now
         cannot take them (their start is then decided from the database)."""
-        guard, live, taken = self.guard, self._live, self._taken
-        self.guard, self._live, self._taken = guard.fresh(), {}, []
+        guard, live = self.guard, self._live
+        self.guard, self._live = guard.fresh(), {}
         try:
             loaded = self.load()
         except Exception:
-            self.guard, self._live, self._taken = guard, live, taken
+            self.guard, self._live = guard, live
             raise
         self._memory_ahead = False
         for key in self._live:

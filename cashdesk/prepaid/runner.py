@@ -109,6 +109,8 @@ class DeadlineRunner:
         # The deadline `fire` was last called for ahead of time: never twice (on a
         # clock that does not move by itself, as in tests, that would spin).
         fired_early: int | None = None
+        # Failures in a row (the database away): said once, not ten times a second.
+        failing = 0
         while not self._stopping:
             try:
                 if self._woken.is_set():
@@ -129,6 +131,10 @@ class DeadlineRunner:
                     holds = False
                     await self._fire(deadline)
                     self.fired += 1
+                    if failing:
+                        log.warning("the prepaid deadline runner works again after %d "
+                                    "failure(s)", failing)
+                        failing = 0
                     continue
                 if left_s is None or left_s > self._idle_recheck_s:
                     # Look again after a while even if nothing wakes the runner.
@@ -144,6 +150,10 @@ class DeadlineRunner:
                 raise
             except Exception:
                 # A failing database must not stop the timer for good: log, breathe, retry.
-                log.exception("the prepaid deadline runner failed; retrying")
+                # The cuts themselves are decided from memory before the database work.
+                if not failing:
+                    log.exception("the prepaid deadline runner failed; retrying every "
+                                  "0.1 s")
+                failing += 1
                 holds = False
                 await asyncio.sleep(0.1)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from cashdesk.call_state import CallState
@@ -41,6 +42,7 @@ from cashdesk.pbx.events import (
 from cashdesk.prepaid.runner import DeadlineRunner
 from cashdesk.prepaid.timeline import epoch_ms
 from cashdesk.store.database import open_engine, session_factory, upgrade
+from cashdesk.store.models import Call
 from tests.calls.factories import Desk, ShopSetup, make_shop
 from tests.conftest import IN_CI
 from tests.support.pg import Cluster, PostgresUnavailable
@@ -746,14 +748,20 @@ async def authorised(service: CallService, bridge: FakeBridge, shop: ShopSetup,
 
 
 async def call_answered(service: CallService, bridge: FakeBridge, shop: ShopSetup, desk: Desk,
-                        pbx_call_id: str, clock: FakeClock) -> None:
-    """A call of the shop's first cabin authorised, started and answered, and stored."""
-    await authorised(service, bridge, shop, pbx_call_id, clock)
-    for event in (CallStarted(pbx_call_id, shop.cabins[0], UK, at=clock.now()),
+                        pbx_call_id: str, clock: FakeClock, *, cabin: int = 0) -> None:
+    """A call of one of the shop's cabins authorised, started and answered, and stored."""
+    answer = await bridge.port.async_authorise(
+        AuthorisationRequest(pbx_call_id, shop.cabins[cabin], UK, at=clock.now()))
+    assert answer.allowed
+    for event in (CallStarted(pbx_call_id, shop.cabins[cabin], UK, at=clock.now()),
                   CallAnswered(pbx_call_id, at=clock.now())):
         bridge.port.on_event(event)
-    await eventually(lambda: desk.tracker.is_live(pbx_call_id)
-                     and desk.call(pbx_call_id).state is CallState.ANSWERED)
+
+    def stored_answered() -> bool:
+        with desk.sessions() as db:
+            return db.scalar(select(Call.state).where(Call.pbx_call_id == pbx_call_id)) \
+                is CallState.ANSWERED
+    await eventually(stored_answered)
 
 
 async def test_an_authorised_start_is_shown_at_once_without_its_id_then_with_it(
@@ -848,9 +856,10 @@ async def test_a_batch_whose_commit_fails_is_stored_event_by_event(
 
 async def test_pbx_events_wait_for_a_database_that_went_away(
         clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
-    """PostgreSQL stops during a call (a restart, say): the call's end waits for it
-    rather than being dropped, a new call is refused (nothing could record it), and
-    once the database is back the end is stored and charged."""
+    """PostgreSQL stops during two calls (a restart, say): one call's end waits for it
+    rather than being dropped, a new call is refused (nothing could record it), the
+    other call is still cut once at the instant the credit runs out; once the database
+    is back the end and the cut are stored and charged, and the balance is exact."""
     try:
         cluster = await asyncio.to_thread(Cluster().start)
     except (PostgresUnavailable, OSError) as exc:
@@ -861,24 +870,36 @@ async def test_pbx_events_wait_for_a_database_that_went_away(
     try:
         upgrade(engine)
         shop, desk, bridge, service = await started_service(session_factory(engine), clock,
-                                                            cabins=2)
-        await call_answered(service, bridge, shop, desk, "c1", clock)
+                                                            cabins=3)
+        await call_answered(service, bridge, shop, desk, "ends", clock)
+        await call_answered(service, bridge, shop, desk, "talks", clock, cabin=1)
 
         await asyncio.to_thread(cluster.halt)
         clock.advance(61)
-        bridge.port.on_event(CallEnded("c1", hangup_by=HangupBy.CABIN, at=clock.now()))
+        bridge.port.on_event(CallEnded("ends", hangup_by=HangupBy.CABIN, at=clock.now()))
         await eventually(lambda: "the database cannot be reached" in caplog.text)
         with pytest.raises(RuntimeError):
             await bridge.port.async_authorise(
-                AuthorisationRequest("c2", shop.cabins[1], UK, at=clock.now()))
+                AuthorisationRequest("new", shop.cabins[2], UK, at=clock.now()))
+        # The credit runs out while the database is away: the guard cuts from memory.
+        instant = await service.async_inspect(lambda tracker: tracker.guard.next_cut())
+        assert instant is not None
+        clock.advance((instant - epoch_ms(clock.now()) + 1) / 1000)
+        service.runner.wake()
+        await eventually(lambda: ("talks", CutReason.CREDIT_EXHAUSTED) in bridge.cuts)
         await asyncio.sleep(2.5 * service_module.DATABASE_RETRY_S)    # tried again
         assert "PBX event dropped" not in caplog.text
+        assert bridge.cuts.count(("talks", CutReason.CREDIT_EXHAUSTED)) == 1
 
         await asyncio.to_thread(cluster.serve)
         await eventually(lambda: "the database is back" in caplog.text, timeout=10)
-        call = desk.call("c1")
-        assert call.state is CallState.ENDED and call.cost is not None and call.cost > 0
-        assert desk.balance(shop.account_id) == Decimal(10) - call.cost
+        await eventually(lambda: desk.call("talks").state is CallState.CUT, timeout=5)
+        ended, cut = desk.call("ends"), desk.call("talks")
+        assert ended.state is CallState.ENDED and ended.cost is not None and ended.cost > 0
+        assert cut.ended_at is not None and epoch_ms(cut.ended_at) == instant
+        assert cut.cost is not None
+        balance = desk.balance(shop.account_id)
+        assert balance == Decimal(10) - ended.cost - cut.cost and balance >= 0
         assert desk.tracker.live_calls() == []
         desk.check_ledger(shop.callshop_id)
         await service.async_stop()

@@ -516,9 +516,9 @@ def test_a_failed_commit_leaves_memory_as_the_database_has_it(
         caplog: pytest.LogCaptureFixture) -> None:
     """A transaction that fails as a whole (its commit: a disk error, the database
     gone) rolls back in the database what memory had applied. Memory is read again
-    from the database, so the same event handed over again (as the server does) is
-    stored and charged, not taken for a duplicate; the calls still up and the call
-    authorised meanwhile keep their credit held."""
+    from the database and the event is kept: the next operation, whatever it is,
+    stores and charges it first (the PBX will not send it again); the calls still up
+    and the call authorised meanwhile keep their credit held."""
     with any_sessions.begin() as db:
         shop = make_shop(db, clock, balance="10", cabins=3)
     desk = Desk.open(any_sessions, clock)
@@ -537,11 +537,15 @@ def test_a_failed_commit_leaves_memory_as_the_database_has_it(
     assert "memory read again from the database" in caplog.text
     assert desk.call(ending).state is CallState.ANSWERED        # rolled back
     assert desk.balance(shop.account_id) == Decimal(10)
+    assert tracker.missed == 1
 
-    tracker.handle(hung_up)
+    tracker.on_time()                   # the timer's next look, say
+    assert tracker.missed == 0
     ended = desk.call(ending)
     assert ended.state is CallState.ENDED and ended.price == Decimal("0.6000")
     assert desk.balance(shop.account_id) == Decimal(10) - ended.cost    # the buy rate
+    tracker.handle(hung_up)             # a duplicate from the PBX changes nothing
+    assert desk.balance(shop.account_id) == Decimal(10) - ended.cost
     assert tracker.live_calls() == [talking]
     assert tracker.guard.is_tracking(talking) and tracker.guard.is_tracking("asked")
     assert not tracker.guard.is_tracking(ending)
@@ -561,7 +565,8 @@ def test_memory_not_read_again_is_read_before_the_next_operation(
         sessions: sessionmaker[Session], clock: FakeClock,
         caplog: pytest.LogCaptureFixture) -> None:
     """The database still away when memory is read again after a failed commit:
-    memory stays as it was, and the next operation reads it first."""
+    memory stays as it was, and the next operation reads it first, then stores the
+    event it kept."""
     shop, desk, call, hung_up = _a_call_hung_up_after_59_s(sessions, clock)
     tracker = desk.tracker
 
@@ -577,7 +582,7 @@ def test_memory_not_read_again_is_read_before_the_next_operation(
     assert tracker.live_calls() == [] and not tracker.guard.is_tracking(call)
     del tracker._commit, tracker.load
 
-    tracker.handle(hung_up)
+    tracker.handle_many(())
     assert desk.call(call).state is CallState.ENDED
     assert desk.balance(shop.account_id) == Decimal(10) - desk.call(call).cost > 0
     assert tracker.live_calls() == []
@@ -587,8 +592,8 @@ def test_memory_not_read_again_is_read_before_the_next_operation(
 def test_the_connection_to_postgresql_lost_at_a_commit(
         pg_engine: Engine, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     """PostgreSQL restarted (or the link to it cut) just as a call's end commits: its
-    backend is terminated, the commit fails for real, and the event handed over again
-    is stored and charged on a new connection."""
+    backend is terminated, the commit fails for real, and the event it kept is stored
+    and charged by the next transaction, on a new connection."""
     sessions = session_factory(pg_engine)
     shop, desk, call, hung_up = _a_call_hung_up_after_59_s(sessions, clock)
     tracker = desk.tracker
@@ -610,7 +615,7 @@ def test_the_connection_to_postgresql_lost_at_a_commit(
     assert "memory read again from the database" in caplog.text
     assert desk.call(call).state is CallState.ANSWERED        # rolled back
 
-    tracker.handle(hung_up)
+    tracker.handle_many(())
     ended = desk.call(call)
     assert ended.state is CallState.ENDED and ended.cost is not None
     assert desk.balance(shop.account_id) == Decimal(10) - ended.cost > 0
