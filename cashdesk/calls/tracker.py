@@ -47,6 +47,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -419,18 +420,21 @@ class CallTracker:
         guard's, in memory), and a refusal's record is only for the desk to see. So a
         new call waits for the one event being applied, not for the whole batch."""
         outbox = _Outbox()
+        pending = iter(events)
         taken: list[PbxEvent] = []
         try:
             with self._transaction(outbox) as db:
                 self._prune(db, outbox)
                 self._decide_waiting(db, outbox, asking)
-                for event in events:
+                for event in pending:
                     taken.append(event)
                     self._apply_alone(db, outbox, event)
                     self._announce_live(outbox)
                     self._decide_waiting(db, outbox, asking)
         except Exception:
-            self._missed += taken      # rolled back: the next transaction applies them
+            # Rolled back, or never reached: the next transaction applies them.
+            self._missed += taken
+            self._missed.extend(pending)
             raise
 
     def _apply_alone(self, db: Session, outbox: _Outbox, event: PbxEvent) -> None:
@@ -439,6 +443,18 @@ class CallTracker:
         The events before it stay applied in memory and in the database alike (undoing
         the whole batch would leave the tracker's memory ahead of the database); the
         call of the failed one is given up (`_give_up`)."""
+        self._alone(db, outbox, event.pbx_call_id, partial(self._apply, db, outbox, event),
+                    "PBX event", event)
+
+    def _cut_alone(self, db: Session, outbox: _Outbox, cut: GuardCut) -> None:
+        """`_apply_cut` as `_apply_alone` applies an event: a cut that cannot be
+        recorded does not fail the transaction (which would keep it for the next one,
+        and fail that too)."""
+        self._alone(db, outbox, cut.call, partial(self._apply_cut, db, outbox, cut),
+                    "cut", cut)
+
+    def _alone(self, db: Session, outbox: _Outbox, key: str, work: Callable[[], None],
+               what: str, subject: object) -> None:
         mark = outbox.mark()
         # A plain SAVEPOINT, on the driver's own connection: the session's nested
         # transaction costs several times more, on every event, and this path writes
@@ -446,14 +462,14 @@ class CallTracker:
         driver = db.connection().connection
         driver.cursor().execute("SAVEPOINT pbx_event")
         try:
-            self._apply(db, outbox, event)
+            work()
             db.flush()       # an ORM row of this event (a refusal's) inside the savepoint
         except Exception:
-            log.exception("PBX event dropped: %s; its call is hung up", event)
+            log.exception("%s dropped: %s; its call is hung up", what, subject)
             driver.cursor().execute("ROLLBACK TO SAVEPOINT pbx_event")
             db.expunge_all()     # its ORM rows, if any, were rolled back
             outbox.back_to(mark)
-            self._give_up(outbox, event.pbx_call_id)
+            self._give_up(outbox, key)
         driver.cursor().execute("RELEASE SAVEPOINT pbx_event")
 
     def _unshow(self, outbox: _Outbox, key: str) -> None:
@@ -871,7 +887,7 @@ class CallTracker:
 
     def _fire_due(self, db: Session, outbox: _Outbox) -> None:
         for cut in self._take_due():
-            self._apply_cut(db, outbox, cut)
+            self._cut_alone(db, outbox, cut)
 
     def _apply_cut(self, db: Session, outbox: _Outbox, cut: GuardCut) -> None:
         live = self._live.get(cut.call)
@@ -881,8 +897,10 @@ class CallTracker:
             self._remember(self._refusals, cut.call,
                            Authorisation.refuse(RefusalReason.NO_CREDIT, cut.reason.value))
             return
+        # The guard let go of the call as it took the cut — unless memory was read again
+        # since (`_failed_transaction`): then this guard still meters it.
         self._close(db, outbox, cut.call, live, cut.at_ms, CallState.CUT, cut.reason.value,
-                    settled=True)
+                    settled=not self.guard.is_tracking(cut.call))
 
     # ------------------------------------------------------------- admission -----
     def _admit(self, db: Session, key: str, sip_username: str,
@@ -1013,12 +1031,13 @@ class CallTracker:
                     if cuts_first:
                         due += self._take_due()
                 for cut in due:
-                    self._apply_cut(db, outbox, cut)
+                    self._cut_alone(db, outbox, cut)
                 yield db
                 self._describe(db, outbox)
                 self._commit(transaction)
         except Exception:
             self._missed = missed + self._missed
+            self._taken = due + self._taken      # sent to the PBX: they happened
             self._failed_transaction(authorised)
             raise
         if missed:

@@ -621,3 +621,42 @@ def test_the_connection_to_postgresql_lost_at_a_commit(
     assert desk.balance(shop.account_id) == Decimal(10) - ended.cost > 0
     assert tracker.live_calls() == [] and not tracker.guard.is_tracking(call)
     desk.check_ledger(shop.callshop_id)
+
+
+def test_cuts_taken_ahead_survive_a_failed_transaction(
+        sessions: sessionmaker[Session], clock: FakeClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A cut sent to the PBX happened, whatever memory says after a failure. Here one
+    call's end could not be stored (kept for the next transaction), so the memory read
+    again thinks both calls still talk and the credit runs out early; both are cut at
+    that instant; the transaction that was to record the cuts fails too. The next one
+    stores the end, then the cut of the other call at the instant it was sent — not at
+    the later instant memory computes once it knows of the end."""
+    with sessions.begin() as db:
+        shop = make_shop(db, clock, balance="2.00", cabins=2)
+    desk = Desk.open(sessions, clock)
+    tracker = desk.tracker
+    ending, talking = (desk.connect(cabin, "0044207946000") for cabin in shop.cabins)
+    clock.advance(10)
+    tracker._commit = _failing_commit  # type: ignore[method-assign]
+    with pytest.raises(OperationalError):
+        desk.hang_up(ending)
+    assert tracker.missed == 1 and tracker.live_calls() == [ending, talking]
+    instant = tracker.guard.next_cut()
+    assert instant is not None
+    desk.advance_to(instant)
+    assert tracker.take_due(instant) == [Cut(c, CutReason.CREDIT_EXHAUSTED)
+                                         for c in (ending, talking)]
+    with pytest.raises(OperationalError):
+        tracker.on_time()
+    del tracker._commit
+    assert [desk.call(c).state for c in (ending, talking)] == [CallState.ANSWERED] * 2
+
+    clock.advance(0.5)                   # the timer's next look comes a little later
+    tracker.on_time()
+    ended, cut = desk.call(ending), desk.call(talking)
+    assert ended.state is CallState.ENDED and talk_ms(ended) == 10_000
+    assert cut.state is CallState.CUT and epoch_ms(cut.ended_at) == instant
+    assert tracker.guard.next_cut() is None and tracker.live_calls() == []
+    assert 0 <= desk.balance(shop.account_id) == Decimal("2.00") - ended.cost - cut.cost
+    desk.check_ledger(shop.callshop_id)
