@@ -660,3 +660,28 @@ def test_cuts_taken_ahead_survive_a_failed_transaction(
     assert tracker.guard.next_cut() is None and tracker.live_calls() == []
     assert 0 <= desk.balance(shop.account_id) == Decimal("2.00") - ended.cost - cut.cost
     desk.check_ledger(shop.callshop_id)
+
+
+def test_a_batch_that_fails_before_its_events_keeps_them_all(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    """The batch's transaction fails before it reaches its events (the database gone
+    at its first statement): none is lost, the next transaction applies them."""
+    shop, desk, call, hung_up = _a_call_hung_up_after_59_s(sessions, clock)
+    tracker = desk.tracker
+    prune = tracker._prune
+
+    def database_gone(db: Session, outbox: Any) -> None:
+        raise OperationalError("SELECT", None, Exception("server closed the connection"))
+
+    tracker._prune = database_gone  # type: ignore[method-assign]
+    second = CallStarted("second", shop.cabins[0], "0044207946000", at=clock.now())
+    with pytest.raises(OperationalError):
+        tracker.handle_many(iter([hung_up, second]))
+    assert tracker.missed == 2
+    tracker._prune = prune  # type: ignore[method-assign]
+
+    tracker.handle_many(())
+    assert desk.call(call).state is CallState.ENDED
+    assert desk.call("second").state is CallState.DIALING
+    assert tracker.live_calls() == ["second"] and tracker.missed == 0
+    desk.check_ledger(shop.callshop_id)
