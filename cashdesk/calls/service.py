@@ -79,6 +79,7 @@ from cashdesk.prepaid.runner import DeadlineRunner
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 class Lane(IntEnum):
     """Which operations the writer takes first (lowest first; in order within one)."""
@@ -113,6 +114,15 @@ DATABASE_RETRY_S = 1.0
 
 #: How many calls' bridges are remembered.
 CARRIER_MEMORY = 20_000
+
+
+def _remember(memory: OrderedDict[str, V], pbx_call_id: str, value: V) -> None:
+    """Keep `value` for a call, the newest last, forgetting the oldest beyond
+    `CARRIER_MEMORY` calls."""
+    memory[pbx_call_id] = value
+    memory.move_to_end(pbx_call_id)
+    while len(memory) > CARRIER_MEMORY:
+        memory.popitem(last=False)
 
 
 #: An authorisation waiting for the writer, and where its answer goes.
@@ -829,16 +839,10 @@ class CallService:
         if not call.state.is_live:
             self._on_desks.pop(call.pbx_call_id, None)
             return
-        self._on_desks[call.pbx_call_id] = call.state
-        self._on_desks.move_to_end(call.pbx_call_id)
-        while len(self._on_desks) > CARRIER_MEMORY:
-            self._on_desks.popitem(last=False)
+        _remember(self._on_desks, call.pbx_call_id, call.state)
 
     def _carried_by(self, pbx_call_id: str, bridge: PbxBridge) -> None:
-        self._carriers[pbx_call_id] = bridge
-        self._carriers.move_to_end(pbx_call_id)
-        while len(self._carriers) > CARRIER_MEMORY:
-            self._carriers.popitem(last=False)
+        _remember(self._carriers, pbx_call_id, bridge)
 
     def _spawn(self, work: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(work)

@@ -325,7 +325,7 @@ class CallTracker:
         must decide it. None for anything that needs the database: a cabin not read
         yet, a capped session (what it spent is stored), a budget the guard does not
         hold yet, a refusal (recorded for the desk), a call id seen before, memory not
-        read again since a transaction failed (`memory_ahead`). The guard's next
+        read again since a transaction failed (`_memory_ahead`). The guard's next
         deadline may have moved (the call holds its first increment)."""
         key = request.pbx_call_id
         if self._memory_ahead or key in self._live or key in self._authorised \
@@ -1051,12 +1051,6 @@ class CallTracker:
                 outbox.commands.append(SetBackstop(call, seconds))
         for command in outbox.commands:
             self.on_command(command)
-
-    @property
-    def memory_ahead(self) -> bool:
-        """A transaction failed and the database could not be read since: memory may
-        be ahead of it, and nothing is allowed from memory until it has been read."""
-        return self._memory_ahead
 
     @property
     def missed(self) -> int:

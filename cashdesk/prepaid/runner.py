@@ -41,6 +41,10 @@ IDLE_RECHECK_S = 5.0
 #: rehearses them (`PbxBridge.rehearse_cuts`).
 FIRE_LEAD_S = 0.050
 
+#: How soon the runner tries again after a failure (the database away, say): its cuts
+#: are decided from memory, so a failing database delays the next by at most this.
+RETRY_S = 0.1
+
 #: How early each step of the wait ends, as a share of the time left: ten times the
 #: slack Linux gives a poll timeout (0.1 %), because a busy VM host delivers the timer
 #: later still (0.6–1.5 % measured). A 2 s wait is then two or three wake-ups.
@@ -153,7 +157,7 @@ class DeadlineRunner:
                 # The cuts themselves are decided from memory before the database work.
                 if not failing:
                     log.exception("the prepaid deadline runner failed; retrying every "
-                                  "0.1 s")
+                                  "%.1f s", RETRY_S)
                 failing += 1
                 holds = False
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(RETRY_S)
